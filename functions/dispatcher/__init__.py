@@ -1,0 +1,1 @@
+"""The dispatcher function: raw events from adapters (and plain CloudEvents) -> watchers."""

@@ -1,0 +1,1 @@
+"""The webhook function: every endpoint in the registry, request -> CloudEvent -> watchers."""

@@ -1,0 +1,153 @@
+"""The `gateways` command: up (the embedded default), validate, status, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from importlib import resources
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from gateways.config import parse_source
+from gateways.errors import ConfigError, GatewayError
+from gateways.registry.file import load_file
+from gateways.settings import Settings
+
+BUNDLED_EXAMPLE = "default.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except GatewayError as exc:
+        print(f"gateways: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateways", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run the whole gateway on this machine from a registry file")
+    up.add_argument("--file", "-f", type=Path, help="registry file of ConfigMaps (default: a bundled example)")
+    up.add_argument("--type", dest="gateway_type", help="gateway type for ConfigMaps without the type label")
+    up.add_argument("--watcher", action="append", default=[], help="extra watcher URL, or 'console' (repeatable)")
+    up.add_argument("--host", help="address to listen on (GATEWAYS_HOST, default 127.0.0.1)")
+    up.add_argument("--admin-port", type=int, help="status/health/metrics port (GATEWAYS_ADMIN_PORT, default 7070)")
+    up.set_defaults(run=_up)
+
+    validate = commands.add_parser("validate", help="check a registry file; list every problem")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--type", dest="gateway_type", help="gateway type for ConfigMaps without the type label")
+    validate.set_defaults(run=_validate)
+
+    status = commands.add_parser("status", help="show each source of a running gateway")
+    status.add_argument("--admin", default=None, help="admin address (default http://127.0.0.1:GATEWAYS_ADMIN_PORT)")
+    status.add_argument("--json", action="store_true", help="print the raw JSON")
+    status.set_defaults(run=_status)
+
+    serve = commands.add_parser("serve", help="host one function (container entry point)")
+    serve.add_argument("function", help="webhook, calendar or dispatcher")
+    serve.add_argument("--port", type=int, help="port (PORT, default 8080)")
+    serve.add_argument("--host", help="address (GATEWAYS_HOST)")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _up(args: argparse.Namespace) -> int:
+    from gateways.embedded import run_embedded
+
+    path = args.file
+    if path is None:
+        path = Path(str(resources.files("gateways.examples").joinpath(BUNDLED_EXAMPLE)))
+    settings = Settings.from_env().with_options(
+        registry_file=path,
+        gateway_type=args.gateway_type,
+        host=args.host,
+        admin_port=args.admin_port,
+        webhook_source_ports=True,
+    )
+    if args.watcher:
+        settings = settings.with_options(watchers=settings.watchers + tuple(args.watcher))
+    _configure_logging(settings)
+    asyncio.run(run_embedded(settings, bundled=args.file is None))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    gateways, problems = load_file(args.file, args.gateway_type)
+    count = 0
+    for gateway in gateways:
+        for entry in gateway.entries.values():
+            count += 1
+            try:
+                parse_source(entry.kind, entry.name, entry.value)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{args.file}: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{args.file}: {count} source(s) in {len(gateways)} gateway(s), all valid")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    address = args.admin or f"http://127.0.0.1:{Settings.from_env().admin_port}"
+    try:
+        with urllib.request.urlopen(f"{address}/status", timeout=5) as reply:  # noqa: S310 (http only)
+            document = json.load(reply)
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"gateways: no gateway answers at {address}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    rows = [("GATEWAY", "SOURCE", "KIND", "STATE", "DETAIL")]
+    for source in document["sources"]:
+        detail = source.get("reason") or source.get("address", "")
+        rows.append((source["gateway"], source["name"], source["kind"], source["state"], detail))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+    for problem in document.get("registryProblems", []):
+        print(f"registry: {problem}")
+    failing = [s for s in document["sources"] if s["state"] in ("rejected", "failed")]
+    return 1 if failing or document.get("registryProblems") else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gateways.hosting.serve import serve_function
+
+    factories = {point.name: point for point in entry_points(group="gateways.functions")}
+    if args.function not in factories:
+        print(f"gateways: unknown function {args.function!r} (known: {', '.join(sorted(factories))})", file=sys.stderr)
+        return 2
+    settings = Settings.from_env().with_options(port=args.port, host=args.host)
+    _configure_logging(settings)
+    asyncio.run(serve_function(factories[args.function].load()(settings), settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

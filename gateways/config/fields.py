@@ -1,0 +1,236 @@
+"""Typed, problem-collecting readers for one source's YAML config.
+
+A schema reads every field through :class:`Fields`; each bad value adds a problem naming the
+field instead of raising, so one pass reports everything wrong with a source at once::
+
+    problems = Problems("webhook/example")
+    fields = Fields(raw, problems)
+    method = fields.choice("method", HTTP_METHODS, default="POST")
+    fields.finish()           # flags unknown fields
+    problems.raise_if_any()   # ConfigError listing every problem
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import timedelta
+from typing import Any
+
+from gateways.errors import ConfigError
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+class Problems:
+    """Collects problems for one source; ``label`` is ``kind/name``."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.items: list[str] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.items.append(f"{self.label}: {field}: {message}" if field else f"{self.label}: {message}")
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.items)
+
+
+def parse_duration(value: Any) -> timedelta:
+    """A Go-style duration ("10s", "1h30m", "250ms"), or a bare number of seconds.
+
+    Raises ValueError with a readable message.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    text = str(value).strip()
+    if not text:
+        raise ValueError("empty duration")
+    try:
+        return timedelta(seconds=float(text))
+    except ValueError:
+        pass
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text.lstrip("+-")
+    position, seconds = 0, 0.0
+    for match in _GO_DURATION.finditer(body):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _GO_UNITS[match.group(2)]
+        position = match.end()
+    if position != len(body) or position == 0:
+        raise ValueError(f"{text!r} is not a duration such as '10s', '1m30s' or '250ms'")
+    return timedelta(seconds=sign * seconds)
+
+
+class Fields:
+    """Reads fields of one mapping; every problem goes to ``problems`` with its dotted path."""
+
+    def __init__(self, raw: Mapping[str, Any], problems: Problems, prefix: str = "") -> None:
+        self.raw = raw
+        self.problems = problems
+        self.prefix = prefix
+        self._seen: set[str] = set()
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.add(self.path(name), message)
+
+    def has(self, name: str) -> bool:
+        self._seen.add(name)
+        return self.raw.get(name) is not None
+
+    def get(self, name: str) -> Any:
+        self._seen.add(name)
+        return self.raw.get(name)
+
+    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.get(name)
+        if value is None:
+            if required:
+                self.problem(name, "is required")
+            return default
+        if isinstance(value, Mapping | list):
+            self.problem(name, f"expected a string, got {type(value).__name__}")
+            return default
+        # Seed-era configs hold some strings as YAML numbers (``clientId: 1234``, ``port: 12000``).
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if required and not text.strip():
+            self.problem(name, "must not be empty")
+        return text
+
+    def required_str(self, name: str) -> str:
+        return self.str(name, required=True) or ""
+
+    def int(
+        self,
+        name: str,
+        default: int | None = None,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        required: bool = False,
+    ) -> int | None:
+        value = self.get(name)
+        if value is None:
+            if required:
+                self.problem(name, "is required")
+            return default
+        if isinstance(value, bool):
+            self.problem(name, f"expected an integer, got {value!r}")
+            return default
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.problem(name, f"{value!r} is not an integer")
+            return default
+        if minimum is not None and number < minimum:
+            self.problem(name, f"{number} is less than {minimum}")
+        if maximum is not None and number > maximum:
+            self.problem(name, f"{number} is more than {maximum}")
+        return number
+
+    def float(self, name: str, default: float | None = None, *, minimum: float | None = None) -> float | None:
+        value = self.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            self.problem(name, f"expected a number, got {value!r}")
+            return default
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            self.problem(name, f"{value!r} is not a number")
+            return default
+        if minimum is not None and number < minimum:
+            self.problem(name, f"{number} is less than {minimum}")
+        return number
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off"):
+            return False
+        self.problem(name, f"{value!r} is not true or false")
+        return default
+
+    def choice(
+        self, name: str, choices: Collection[str], default: str | None = None, *, upper: bool = False
+    ) -> str | None:
+        text = self.str(name)
+        if text is None:
+            return default
+        normalised = text.upper() if upper else text
+        if normalised not in choices:
+            self.problem(name, f"{text!r} is not one of {', '.join(sorted(choices))}")
+            return default
+        return normalised
+
+    def duration(self, name: str, default: timedelta | None = None) -> timedelta | None:
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(name, str(exc))
+            return default
+
+    def str_list(self, name: str) -> list[str]:
+        value = self.get(name)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or any(isinstance(v, Mapping | list) for v in value):
+            self.problem(name, "expected a list of strings")
+            return []
+        return [str(v) for v in value]
+
+    def str_map(self, name: str) -> dict[str, str]:
+        value = self.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(name, "expected a mapping of strings")
+            return {}
+        return {str(k): str(v) for k, v in value.items()}
+
+    def sub(self, name: str) -> Fields | None:
+        """The nested mapping ``name`` as Fields, or None when absent (a problem if not a map)."""
+        value = self.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.problem(name, f"expected a mapping, got {type(value).__name__}")
+            return None
+        return Fields(value, self.problems, prefix=f"{self.path(name)}.")
+
+    def finish(self, *, ignore: Collection[str] = ()) -> None:
+        """Report fields that no reader asked for: a typo must not pass silently."""
+        for key in self.raw:
+            if key not in self._seen and key not in ignore:
+                self.problem(str(key), "unknown field")

@@ -1,0 +1,267 @@
+"""Delivery of one CloudEvent to every watcher, at least once, with Knative's retry semantics.
+
+Each watcher gets the event concurrently over one pooled, keep-alive HTTP session. A watcher
+that refuses it (connection error, timeout, 5xx, 404, 408, 409, 429) is retried with the
+spec's backoff; any other answer is final. A watcher that still has not accepted the event is
+dead-lettered when the spec names a sink, the event then carrying Knative's ``knativeerror*``
+extensions. The report says, per watcher, whether the event is safe: accepted or dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from gateways.delivery.report import DeliveryReport, WatcherOutcome
+from gateways.delivery.spec import DeliverySpec
+from gateways.delivery.watchers import Watcher
+from gateways.events.http import to_binary, to_json, to_structured
+from gateways.events.model import CloudEvent
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({404, 408, 409, 429})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Knative keeps at most this much of the last response (base64) in ``knativeerrordata``.
+ERROR_DATA_MAX = 1024
+# A watcher's answer is read to the end so its connection can be reused, but only this far.
+_DRAIN_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """The result of the last HTTP attempt: a status and body, or a connection error."""
+
+    status: int | None = None
+    body: bytes = b""
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status >= 500 or self.status in RETRYABLE_STATUSES
+
+    def describe(self) -> str:
+        return self.error or f"HTTP {self.status}"
+
+
+class Deliverer:
+    """Delivers CloudEvents to a fixed set of watchers under one delivery spec.
+
+    At most ``max_in_flight`` deliveries (one event to one watcher, retries and dead-lettering
+    included) run at once; further ``deliver`` calls wait for a slot, which is the backpressure
+    a source feels. The counters ``delivered``, ``retried``, ``failed`` and ``dead_lettered``
+    count watcher deliveries, for metrics.
+    """
+
+    def __init__(
+        self,
+        watchers: Sequence[Watcher],
+        spec: DeliverySpec | None = None,
+        *,
+        max_in_flight: int = 256,
+        keepalive_timeout: float = 30.0,
+        console: TextIO | None = None,
+    ) -> None:
+        if not watchers:
+            raise ValueError("a Deliverer needs at least one watcher")
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.watchers = tuple(watchers)
+        self.spec = spec or DeliverySpec()
+        self.max_in_flight = max_in_flight
+        self.delivered = 0
+        self.retried = 0
+        self.failed = 0
+        self.dead_lettered = 0
+        self._keepalive_timeout = keepalive_timeout
+        self._console = console
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    async def deliver(self, event: CloudEvent) -> DeliveryReport:
+        """Send ``event`` to every watcher; a watcher's failure is in the report, not raised."""
+        if self._closed:
+            raise RuntimeError("Deliverer is closed")
+        outcomes = await asyncio.gather(*(self._deliver_one(event, w) for w in self.watchers))
+        return DeliveryReport(event.id, tuple(outcomes))
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Deliverer:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _deliver_one(self, event: CloudEvent, watcher: Watcher) -> WatcherOutcome:
+        async with self._slots:
+            if watcher.is_console:
+                return self._print(event, watcher)
+            encode = to_structured if watcher.mode == "structured" else to_binary
+            attempt, attempts = await self._send(watcher.url, *encode(event))
+            if attempt.accepted:
+                self.delivered += 1
+                return WatcherOutcome(_for_logs(watcher.url), True, attempt.status, attempts)
+            return await self._handle_failure(event, watcher.url, attempt, attempts)
+
+    async def _handle_failure(
+        self, event: CloudEvent, url: str, attempt: _Attempt, attempts: int
+    ) -> WatcherOutcome:
+        safe_url = _for_logs(url)
+        problem = f"{attempt.describe()} after {attempts} attempt(s)"
+        sink = self.spec.dead_letter_sink
+        dead_lettered = False
+        if sink is not None:
+            sink_attempt, _ = await self._send(sink, *to_binary(_dead_letter(event, url, attempt)))
+            dead_lettered = sink_attempt.accepted
+            if dead_lettered:
+                problem += f"; dead-lettered to {_for_logs(sink)}"
+            else:
+                problem += f"; dead-letter sink {_for_logs(sink)} failed: {sink_attempt.describe()}"
+        if dead_lettered:
+            self.dead_lettered += 1
+        else:
+            self.failed += 1
+        log.warning("event %s not delivered to %s: %s", event.id, safe_url, problem)
+        return WatcherOutcome(
+            safe_url, dead_lettered, attempt.status, attempts, problem, dead_lettered
+        )
+
+    async def _send(self, url: str, headers: dict[str, str], body: bytes) -> tuple[_Attempt, int]:
+        """POST with retries as the spec says; the last attempt and how many were made."""
+        attempts = 0
+        while True:
+            attempts += 1
+            attempt = await self._post(url, headers, body)
+            if attempt.accepted or not attempt.retryable or attempts > self.spec.retry:
+                return attempt, attempts
+            self.retried += 1
+            wait = self.spec.retry_delay(attempts, attempt.retry_after)
+            log.debug("retrying %s in %.3fs after %s", _for_logs(url), wait, attempt.describe())
+            await asyncio.sleep(wait)
+
+    async def _post(self, url: str, headers: dict[str, str], body: bytes) -> _Attempt:
+        # Without a content-type (no datacontenttype) aiohttp would add one, which the
+        # watcher would read as the event's datacontenttype.
+        skip = () if "content-type" in headers else ("Content-Type",)
+        timeout = aiohttp.ClientTimeout(total=self.spec.timeout.total_seconds())
+        try:
+            async with self._client().post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                skip_auto_headers=skip,
+            ) as response:
+                kept = await _drain(response)
+                retry_after = None
+                if response.status in RETRY_AFTER_STATUSES:
+                    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                return _Attempt(response.status, kept, None, retry_after)
+        except TimeoutError:
+            return _Attempt(error=f"timed out after {timeout.total:g}s")
+        except aiohttp.ClientError as exc:
+            return _Attempt(error=f"{type(exc).__name__}: {exc}")
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.max_in_flight,
+                limit_per_host=0,
+                keepalive_timeout=self._keepalive_timeout,
+            )
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def _print(self, event: CloudEvent, watcher: Watcher) -> WatcherOutcome:
+        stream = self._console or sys.stdout
+        try:
+            stream.write(json.dumps(to_json(event), separators=(",", ":")) + "\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            self.failed += 1
+            log.warning("event %s not printed to the console: %s", event.id, exc)
+            return WatcherOutcome(watcher.url, False, None, 1, str(exc))
+        self.delivered += 1
+        return WatcherOutcome(watcher.url, True, None, 1)
+
+
+async def _drain(response: aiohttp.ClientResponse) -> bytes:
+    """The first ERROR_DATA_MAX bytes of the body; the rest is read and dropped."""
+    kept = b""
+    total = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        if len(kept) < ERROR_DATA_MAX:
+            kept += chunk[: ERROR_DATA_MAX - len(kept)]
+        total += len(chunk)
+        if total > _DRAIN_LIMIT:
+            break
+    return kept
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: delay-seconds or an HTTP-date; None when absent or invalid."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _dead_letter(event: CloudEvent, url: str, attempt: _Attempt) -> CloudEvent:
+    """A copy of ``event`` with Knative's error extensions, as a Knative channel sets them."""
+    attributes = dict(event.attributes)
+    attributes["knativeerrordest"] = _without_credentials(url)
+    if attempt.status is not None:
+        attributes["knativeerrorcode"] = attempt.status
+    body = attempt.body if attempt.error is None else f"dispatch error: {attempt.error}".encode()
+    # Knative drops control characters (not allowed in header values), base64-encodes, and
+    # truncates the encoded text.
+    printable = bytes(b for b in body if b >= 0x20 and b != 0x7F)
+    if printable:
+        attributes["knativeerrordata"] = base64.b64encode(printable).decode()[:ERROR_DATA_MAX]
+    return CloudEvent(attributes, event.data)
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _for_logs(url: str) -> str:
+    """The URL without credentials or query string, which may carry tokens."""
+    parts = urlsplit(_without_credentials(url))
+    return urlunsplit(parts._replace(query="", fragment=""))

@@ -1,0 +1,97 @@
+"""Serve a FunctionApp over HTTP with aiohttp (embedded default and container images)."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from aiohttp import web
+
+from gateways.function import FunctionApp, Request, Response
+
+DEFAULT_BODY_LIMIT = 10 << 20
+
+
+@runtime_checkable
+class BodyLimited(Protocol):
+    def body_limit(self, method: str, path: str) -> int:
+        """The most bytes a request to ``path`` may carry; larger ones get 413 unread."""
+
+
+@dataclass
+class Listener:
+    """One HTTP listener serving one FunctionApp; ``port`` 0 picks a free port."""
+
+    app: FunctionApp
+    host: str = "127.0.0.1"
+    port: int = 0
+    ssl_context: ssl.SSLContext | None = None
+    _runner: web.ServerRunner | None = None
+
+    async def start(self) -> None:
+        server = web.Server(self._serve, access_log=None)
+        self._runner = web.ServerRunner(server, shutdown_timeout=5.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context, reuse_address=True)
+        await site.start()
+        if self.port == 0:
+            sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+            self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    async def _serve(self, http_request: web.BaseRequest) -> web.StreamResponse:
+        limit = DEFAULT_BODY_LIMIT
+        if isinstance(self.app, BodyLimited):
+            limit = self.app.body_limit(http_request.method, http_request.path)
+        length = http_request.content_length
+        if length is not None and length > limit:
+            return _too_large(limit)
+        body = await _read_body(http_request, limit)
+        if body is None:
+            return _too_large(limit)
+        request = Request(
+            method=http_request.method,
+            path=http_request.path,
+            headers={k.lower(): v for k, v in http_request.headers.items()},
+            body=body,
+            query=http_request.query_string,
+        )
+        return to_aiohttp(await self.app.handle(request))
+
+
+async def _read_body(http_request: web.BaseRequest, limit: int) -> bytes | None:
+    if not http_request.can_read_body:
+        return b""
+    chunks, size = [], 0
+    async for chunk in http_request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> web.Response:
+    response = Response.error(413, f"payload larger than {limit} bytes")
+    return to_aiohttp(response)
+
+
+def to_aiohttp(response: Response) -> web.Response:
+    return web.Response(status=response.status, body=response.body, headers=dict(response.headers))
+
+
+def server_ssl_context(cert_path: str, key_path: str) -> ssl.SSLContext:
+    """A TLS server context; raises OSError / ssl.SSLError naming the unreadable file."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context

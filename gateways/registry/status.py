@@ -1,0 +1,28 @@
+"""What each event source is doing, for `gateways status`, the status endpoint and Events."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+State = Literal["starting", "running", "rejected", "failed", "degraded", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    gateway: str
+    name: str
+    kind: str
+    state: State
+    reason: str = ""
+    since: str = ""
+    address: str = ""
+
+    @classmethod
+    def now(cls, gateway: str, name: str, kind: str, state: State, reason: str = "", address: str = "") -> SourceStatus:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return cls(gateway, name, kind, state, reason, stamp, address)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v != ""}

@@ -1,0 +1,86 @@
+"""One gateway process: registry -> reconciler -> sources -> dispatcher -> watchers, plus admin.
+
+Functions, adapters and the embedded default all run this; they differ only in which kinds
+they run sources for and in what serves their requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from gateways.admin import AdminApp
+from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
+from gateways.dispatch import Dispatcher
+from gateways.errors import SettingsError
+from gateways.hosting.server import Listener
+from gateways.kinds import Kind, SourceContext, kinds
+from gateways.registry.file import FileRegistry
+from gateways.registry.reconciler import Reconciler
+from gateways.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def settings_watchers(settings: Settings) -> tuple[Watcher, ...]:
+    """Watchers every gateway of this process delivers to: GATEWAYS_WATCHERS and K_SINK."""
+    targets: list[Any] = list(settings.watchers)
+    if settings.sink:
+        targets.append({"url": settings.sink, "name": "K_SINK"})
+    return tuple(parse_watchers(targets, label="settings")) if targets else ()
+
+
+class GatewayRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        accept: Callable[[str], bool] = lambda kind: True,
+        context: SourceContext | None = None,
+        kind_table: dict[str, Kind] | None = None,
+        admin: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.context = context or SourceContext(settings)
+        extra = settings_watchers(settings)
+        default = Deliverer(list(extra), DeliverySpec(), max_in_flight=settings.max_in_flight) if extra else None
+        self.dispatcher = Dispatcher(settings.ce_overrides, default=default)
+        self.reconciler = Reconciler(
+            self.context,
+            self.dispatcher,
+            kind_table if kind_table is not None else kinds(),
+            extra_watchers=extra,
+            accept=accept,
+            max_in_flight=settings.max_in_flight,
+        )
+        self.registry: FileRegistry | None = None
+        self.admin: Listener | None = None
+        self._admin_enabled = admin
+        self._ready = False
+
+    async def start(self) -> None:
+        settings = self.settings
+        if settings.registry_file is not None:
+            self.registry = FileRegistry(settings.registry_file, self.reconciler.apply, settings.gateway_type)
+        elif settings.configmaps:
+            from gateways.registry.kube import KubeRegistry  # only needed in a cluster
+
+            self.registry = KubeRegistry(  # type: ignore[assignment]
+                settings.namespace, settings.configmaps, self.reconciler.apply, settings.gateway_type
+            )
+        else:
+            raise SettingsError("GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster")
+        if self._admin_enabled:
+            app = AdminApp(self.reconciler.status, lambda: self.reconciler.registry_problems, lambda: self._ready)
+            self.admin = Listener(app, settings.host, settings.admin_port)
+            await self.admin.start()
+        await self.registry.start()
+        self._ready = True
+
+    async def stop(self) -> None:
+        self._ready = False
+        if self.registry is not None:
+            await self.registry.stop()
+        await self.reconciler.close()
+        if self.admin is not None:
+            await self.admin.stop()

@@ -1,0 +1,104 @@
+"""Process settings, read once from the environment into one typed object.
+
+Every field has one environment variable; the CLI's options override them. A bad value fails
+fast with the variable's name (SettingsError).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gateways.errors import SettingsError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Registry: a local file, or ConfigMaps watched through the Kubernetes API.
+    registry_file: Path | None = None  # GATEWAYS_REGISTRY_FILE
+    configmaps: tuple[str, ...] = ()  # GATEWAYS_CONFIGMAPS (comma-separated names)
+    namespace: str = "default"  # NAMESPACE / POD_NAMESPACE
+    gateway_type: str | None = None  # GATEWAY_TYPE, for ConfigMaps without the type label
+    # Watchers every gateway delivers to, besides its own: K_SINK and GATEWAYS_WATCHERS.
+    sink: str | None = None  # K_SINK
+    watchers: tuple[str, ...] = ()  # GATEWAYS_WATCHERS (comma-separated URLs or "console")
+    ce_overrides: Mapping[str, str] = field(default_factory=dict)  # K_CE_OVERRIDES
+    # Serving.
+    host: str = "127.0.0.1"  # GATEWAYS_HOST (0.0.0.0 inside a container)
+    port: int = 8080  # PORT
+    state_dir: Path = Path("~/.local/state/gateways").expanduser()  # GATEWAYS_STATE_DIR
+    max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
+    log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
+    admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
+    # The embedded default honours each webhook source's ``port`` (one listener per port);
+    # a deployed webhook function serves every endpoint on its own PORT.
+    webhook_source_ports: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        if env.get("GATEWAYS_REGISTRY_FILE"):
+            values["registry_file"] = Path(env["GATEWAYS_REGISTRY_FILE"])
+        values["configmaps"] = _csv(env.get("GATEWAYS_CONFIGMAPS"))
+        namespace = env.get("NAMESPACE") or env.get("POD_NAMESPACE")
+        if namespace:
+            values["namespace"] = namespace
+        values["gateway_type"] = env.get("GATEWAY_TYPE") or None
+        values["sink"] = env.get("K_SINK") or None
+        values["watchers"] = _csv(env.get("GATEWAYS_WATCHERS"))
+        values["ce_overrides"] = _ce_overrides(env.get("K_CE_OVERRIDES"))
+        if env.get("GATEWAYS_HOST"):
+            values["host"] = env["GATEWAYS_HOST"]
+        if env.get("PORT"):
+            values["port"] = _int("PORT", env["PORT"], 1, 65535)
+        if env.get("GATEWAYS_STATE_DIR"):
+            values["state_dir"] = Path(env["GATEWAYS_STATE_DIR"]).expanduser()
+        if env.get("GATEWAYS_MAX_IN_FLIGHT"):
+            values["max_in_flight"] = _int("GATEWAYS_MAX_IN_FLIGHT", env["GATEWAYS_MAX_IN_FLIGHT"], 1, 1 << 20)
+        if env.get("GATEWAYS_ADMIN_PORT"):
+            values["admin_port"] = _int("GATEWAYS_ADMIN_PORT", env["GATEWAYS_ADMIN_PORT"], 0, 65535)
+        if env.get("GATEWAYS_LOG_LEVEL"):
+            level = env["GATEWAYS_LOG_LEVEL"].upper()
+            if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+                raise SettingsError("GATEWAYS_LOG_LEVEL", f"{level!r} is not DEBUG, INFO, WARNING or ERROR")
+            values["log_level"] = level
+        return cls(**values)
+
+    def with_options(self, **changes: Any) -> Settings:
+        """These settings with CLI options applied (None means 'not given')."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _int(variable: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(variable, f"{value!r} is not an integer") from None
+    if not low <= number <= high:
+        raise SettingsError(variable, f"{number} is not between {low} and {high}")
+    return number
+
+
+def _ce_overrides(value: str | None) -> dict[str, str]:
+    """Knative's ``K_CE_OVERRIDES``: ``{"extensions": {"name": "value", ...}}``."""
+    if not value:
+        return {}
+    try:
+        document = json.loads(value)
+    except ValueError as exc:
+        raise SettingsError("K_CE_OVERRIDES", f"not valid JSON: {exc}") from None
+    extensions = document.get("extensions") if isinstance(document, dict) else None
+    if extensions is None:
+        return {}
+    if not isinstance(extensions, dict):
+        raise SettingsError("K_CE_OVERRIDES", "extensions must be an object of strings")
+    return {str(k): str(v) for k, v in extensions.items()}

@@ -1,0 +1,1 @@
+"""Helpers for scripts/services: start the real servers the integration tests talk to."""

@@ -1,0 +1,37 @@
+"""Fixtures every test may use: a real recording HTTP watcher (see tests/watcher.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from tests.watcher import RecordingWatcher, Reply
+
+MakeWatcher = Callable[..., Awaitable[RecordingWatcher]]
+
+
+@pytest.fixture
+async def watcher() -> AsyncIterator[RecordingWatcher]:
+    """A started watcher answering 200; script it with ``watcher.answer(503, 200)``."""
+    recording = await RecordingWatcher().start()
+    yield recording
+    await recording.stop()
+
+
+@pytest.fixture
+async def make_watcher() -> AsyncIterator[MakeWatcher]:
+    """``await make_watcher(default=200, delay=0.0, up=True)``: as many watchers as a test needs.
+
+    ``up=False`` gives a watcher whose port refuses connections until ``await w.start()``.
+    """
+    made: list[RecordingWatcher] = []
+
+    async def make(default: Reply | int = 200, *, delay: float = 0.0, up: bool = True) -> RecordingWatcher:
+        recording = RecordingWatcher(default, delay=delay)
+        made.append(recording)
+        return await recording.start() if up else recording
+
+    yield make
+    for recording in made:
+        await recording.stop()

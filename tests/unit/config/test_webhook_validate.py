@@ -1,0 +1,101 @@
+"""Webhook config: endpoint, methods, port, TLS files, payload limit and auth."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateways.config import ConfigError, parse_source
+from gateways.config.webhook import DEFAULT_MAX_PAYLOAD, WebhookConfig
+
+
+def parse(text: str) -> WebhookConfig:
+    config = parse_source("webhook", "example", text)
+    assert isinstance(config, WebhookConfig)
+    return config
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    return list(caught.value.problems)
+
+
+def test_good_config() -> None:
+    config = parse(
+        """
+        port: 12000
+        endpoint: /push
+        methods: [post, PUT]
+        maxPayloadSize: 4096
+        auth:
+          bearerToken: {name: webhook, key: token}
+          hmac:
+            secret: {env: GITHUB_SECRET}
+        """
+    )
+    assert config.port == 12000
+    assert config.methods == {"POST", "PUT"}
+    assert config.max_payload_size == 4096
+    assert config.bearer_token is not None and config.bearer_token.describe() == "secret webhook/token"
+    assert config.hmac is not None and config.hmac.secret.env == "GITHUB_SECRET"
+    assert (config.hmac.header, config.hmac.prefix, config.hmac.algorithm) == ("X-Hub-Signature-256", "sha256=", "sha256")
+
+
+def test_defaults() -> None:
+    config = parse("endpoint: /example")
+    assert config.methods == {"POST"}
+    assert config.max_payload_size == DEFAULT_MAX_PAYLOAD
+    assert config.port is None and not config.tls
+    assert config.bearer_token is None and config.hmac is None
+
+
+def test_hmac_options() -> None:
+    config = parse(
+        """
+        endpoint: /gitlab
+        auth:
+          hmac: {secret: {file: /etc/secret}, header: X-Signature, prefix: "", algorithm: sha1}
+        """
+    )
+    assert config.hmac is not None
+    assert (config.hmac.header, config.hmac.prefix, config.hmac.algorithm) == ("X-Signature", "", "sha1")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(
+        """
+        port: 70000
+        endpoint: example
+        method: FETCH
+        serverCertPath: /cert
+        maxPayloadSize: none
+        colour: blue
+        auth:
+          hmac: {algorithm: md5}
+          basic: yes
+        """
+    )
+    assert found == [
+        "webhook/example: endpoint: 'example' must start with '/'",
+        "webhook/example: method: 'FETCH' is not an HTTP method",
+        "webhook/example: port: 70000 is more than 65535",
+        "webhook/example: serverKeyPath: TLS needs both serverCertPath and serverKeyPath",
+        "webhook/example: maxPayloadSize: 'none' is not an integer",
+        "webhook/example: auth.hmac.secret: is required (a secret reference {name, key})",
+        "webhook/example: auth.hmac.algorithm: 'md5' is not one of sha1, sha256, sha512",
+        "webhook/example: auth.basic: unknown field",
+        "webhook/example: colour: unknown field",
+    ]
+
+
+def test_endpoint_is_required() -> None:
+    assert problems("port: 12000") == ["webhook/example: endpoint: is required"]
+
+
+def test_not_a_mapping() -> None:
+    assert problems("- a\n- b") == ["webhook/example: expected a mapping of fields, got list"]
+
+
+def test_bad_yaml() -> None:
+    (problem,) = problems("endpoint: [unclosed")
+    assert problem.startswith("webhook/example: not valid YAML: ")
