@@ -88,9 +88,9 @@ def _bucket(fields: Fields) -> str:
             fields.problem("bucket", "is required ({name: ...})")
         return ""
     name = sub.required_str("name").strip()
-    sub.finish()
     if name and (not _BUCKET.fullmatch(name) or ".." in name):
         sub.problem("name", f"{name!r} is not a bucket name (3-63 lowercase letters, digits, '.' and '-')")
+    sub.finish()
     return name
 
 

@@ -1,0 +1,111 @@
+"""Artifact config: MinIO endpoint, bucket, credentials, S3 event names, key filter."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gateways.config import ConfigError, parse_source
+from gateways.config.artifact import ArtifactConfig
+from gateways.config.common import Backoff, SecretRef
+
+CREDENTIALS = """
+accessKey: {name: minio, key: accesskey}
+secretKey: {name: minio, key: secretkey}
+"""
+
+
+def parse(text: str) -> ArtifactConfig:
+    config = parse_source("artifact", "example", text)
+    assert isinstance(config, ArtifactConfig)
+    return config
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    return list(caught.value.problems)
+
+
+def test_good_config() -> None:
+    config = parse(
+        CREDENTIALS
+        + """
+endpoint: minio.example.com:443
+bucket: {name: uploads}
+region: eu-west-1
+events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:BucketCreated", "s3:ObjectCreated:*"]
+filter: {prefix: in/, suffix: .csv}
+backoff: {duration: 2s, steps: 3}
+tls: {caCertPath: /etc/minio/ca.crt}
+"""
+    )
+    assert (config.host, config.port, config.secure) == ("minio.example.com", 443, True)
+    assert config.bucket == "uploads" and config.region == "eu-west-1"
+    assert config.events == ("s3:ObjectCreated:*", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:BucketCreated")
+    assert (config.prefix, config.suffix) == ("in/", ".csv")
+    assert config.access_key == SecretRef(name="minio", key="accesskey")
+    assert config.backoff == Backoff(duration=timedelta(seconds=2), steps=3)
+    assert config.tls is not None and config.tls.ca_cert_path == "/etc/minio/ca.crt"
+
+
+def test_defaults() -> None:
+    config = parse(CREDENTIALS + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]")
+    assert config.backoff == Backoff()  # a safe default when omitted
+    assert config.backoff.delay(0, jitter=False) == 1.0
+    assert not config.insecure and config.tls is None and config.region is None
+    assert (config.prefix, config.suffix) == ("", "")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(
+        """
+        endpoint: http://minio:9000
+        bucket: {name: My_Bucket, key: x}
+        insecure: maybe
+        accessKey: {name: minio}
+        events: [s3:ObjectCreated:Put, ObjectRemoved, "s3:objectcreated:put"]
+        filter: {prefix: a, regex: ".*"}
+        tls: {clientCertPath: /c}
+        backoff: {duration: 0}
+        notify: true
+        """
+    )
+    assert found == [
+        "artifact/example: endpoint: 'http://minio:9000' must be host:port, without a scheme",
+        "artifact/example: bucket.name: 'My_Bucket' is not a bucket name (3-63 lowercase letters, digits, '.' and '-')",
+        "artifact/example: bucket.key: unknown field",
+        "artifact/example: insecure: 'maybe' is not true or false",
+        "artifact/example: accessKey: needs {name, key}, {env} or {file}",
+        "artifact/example: secretKey: is required (a secret reference {name, key})",
+        "artifact/example: events[1]: 'ObjectRemoved' is not an S3 event name such as 's3:ObjectCreated:Put'",
+        "artifact/example: events[2]: 's3:objectcreated:put' is not an S3 event name such as 's3:ObjectCreated:Put'",
+        "artifact/example: filter.regex: unknown field",
+        "artifact/example: backoff.duration: must be positive",
+        "artifact/example: tls: clientCertPath and clientKeyPath go together",
+        "artifact/example: notify: unknown field",
+    ]
+
+
+def test_required_fields() -> None:
+    assert problems("insecure: true") == [
+        "artifact/example: endpoint: is required",
+        "artifact/example: bucket: is required ({name: ...})",
+        "artifact/example: accessKey: is required (a secret reference {name, key})",
+        "artifact/example: secretKey: is required (a secret reference {name, key})",
+        "artifact/example: events: is required: a list of S3 event names such as 's3:ObjectCreated:*'",
+    ]
+
+
+def test_tls_and_insecure_conflict() -> None:
+    found = problems(
+        CREDENTIALS + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]\n"
+        "insecure: true\ntls: {insecureSkipVerify: true}"
+    )
+    assert found == ["artifact/example: tls: insecure: true means plain HTTP; drop one of tls or insecure"]
+
+
+def test_endpoint_needs_a_port() -> None:
+    found = problems(CREDENTIALS + "endpoint: minio\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]")
+    assert found == ["artifact/example: endpoint: 'minio' is not host:port"]
