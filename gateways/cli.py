@@ -84,7 +84,6 @@ def _up(args: argparse.Namespace) -> int:
         gateway_type=args.gateway_type,
         host=args.host,
         admin_port=args.admin_port,
-        webhook_source_ports=True,
     )
     if args.watcher:
         settings = settings.with_options(watchers=settings.watchers + tuple(args.watcher))

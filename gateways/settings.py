@@ -34,9 +34,6 @@ class Settings:
     max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
     log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
     admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
-    # The embedded default honours each webhook source's ``port`` (one listener per port);
-    # a deployed webhook function serves every endpoint on its own PORT.
-    webhook_source_ports: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -27,7 +27,9 @@ async def make_watcher() -> AsyncIterator[MakeWatcher]:
     """
     made: list[RecordingWatcher] = []
 
-    async def make(default: Reply | int = 200, *, delay: float = 0.0, up: bool = True) -> RecordingWatcher:
+    async def make(
+        default: Reply | int = 200, *, delay: float = 0.0, up: bool = True
+    ) -> RecordingWatcher:
         recording = RecordingWatcher(default, delay=delay)
         made.append(recording)
         return await recording.start() if up else recording

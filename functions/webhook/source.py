@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from functions.webhook.router import Route, Router
@@ -83,11 +84,11 @@ def _tls_context(tls: tuple[str, str] | None) -> ssl.SSLContext | None:
     if tls is None:
         return None
     cert, key = tls
+    for field_name, path in (("serverCertPath", cert), ("serverKeyPath", key)):
+        if not Path(path).is_file():
+            raise GatewayError(f"{field_name}: {path} does not exist")
     try:
         return server_ssl_context(cert, key)
-    except FileNotFoundError as exc:
-        field_name = "serverCertPath" if exc.filename == cert else "serverKeyPath"
-        raise GatewayError(f"{field_name}: {exc.filename} does not exist") from None
     except (OSError, ssl.SSLError) as exc:
         raise GatewayError(f"serverCertPath/serverKeyPath: cannot load certificate: {exc}") from None
 

@@ -56,7 +56,7 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
     schema = SCHEMAS.get(kind)
     if schema is None:
         problems.add("", f"unknown gateway type {kind!r} (known: {', '.join(sorted(SCHEMAS))})")
-        problems.raise_if_any()
+        raise ConfigError(problems.items)  # not raise_if_any(): mypy must see that schema is set
     raw: Any = value
     if isinstance(value, str):
         try:

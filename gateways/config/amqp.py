@@ -100,7 +100,7 @@ class AMQPConfig:
     exchange: ExchangeOptions = ExchangeOptions()
     prefetch: int = DEFAULT_PREFETCH
     on_failure: str = "requeue"
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     auth: BasicAuth | None = None
 
@@ -119,7 +119,10 @@ class AMQPConfig:
         exchange = ExchangeOptions.parse(fields)
         exchange_type = fields.choice("exchangeType", EXCHANGE_TYPES)
         if exchange_type is None and exchange.declare and not fields.has("exchangeType"):
-            fields.problem("exchangeType", f"is required to declare the exchange ({', '.join(sorted(EXCHANGE_TYPES))})")
+            fields.problem(
+                "exchangeType",
+                f"is required to declare the exchange ({', '.join(sorted(EXCHANGE_TYPES))})",
+            )
         routing_key = _name(fields, "routingKey")
         if exchange_type in ("direct", "topic") and not fields.has("routingKey"):
             fields.problem("routingKey", f"is required for a {exchange_type} exchange")

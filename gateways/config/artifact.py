@@ -7,7 +7,7 @@ reached over HTTPS, verified with ``tls`` when given.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from gateways.config.common import Backoff, SecretRef, TLSConfig, split_host_port
@@ -32,7 +32,7 @@ class ArtifactConfig:
     insecure: bool = False
     prefix: str = ""
     suffix: str = ""
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
 
     @property
@@ -89,21 +89,26 @@ def _bucket(fields: Fields) -> str:
         return ""
     name = sub.required_str("name").strip()
     if name and (not _BUCKET.fullmatch(name) or ".." in name):
-        sub.problem("name", f"{name!r} is not a bucket name (3-63 lowercase letters, digits, '.' and '-')")
+        sub.problem("name", f"{name!r} is not a bucket name (3-63 of a-z, 0-9, '.', '-')")
     sub.finish()
     return name
 
 
 def _events(fields: Fields) -> tuple[str, ...]:
     if fields.get("events") in (None, []):
-        fields.problem("events", "is required: a list of S3 event names such as 's3:ObjectCreated:*'")
+        fields.problem(
+            "events", "is required: a list of S3 event names such as 's3:ObjectCreated:*'"
+        )
         return ()
     names = fields.str_list("events")
     events: list[str] = []
     for index, name in enumerate(names):
         text = name.strip()
         if not _S3_EVENT.fullmatch(text):
-            fields.problem(f"events[{index}]", f"{name!r} is not an S3 event name such as 's3:ObjectCreated:Put'")
+            fields.problem(
+                f"events[{index}]",
+                f"{name!r} is not an S3 event name such as 's3:ObjectCreated:Put'",
+            )
         elif text not in events:
             events.append(text)
     return tuple(events)

@@ -1,4 +1,4 @@
-"""Calendar source config: a cron ``schedule`` or an ``interval``, in a timezone, minus exclusions."""
+"""Calendar config: a cron ``schedule`` or an ``interval``, in a timezone, minus exclusions."""
 
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ class CalendarConfig:
             else:
                 expression = DESCRIPTORS.get(schedule.lower(), schedule)
                 if len(expression.split()) != 5 or not croniter.is_valid(expression):
-                    fields.problem("schedule", f"{schedule!r} is not a 5-field cron expression or @descriptor")
+                    fields.problem(
+                        "schedule", f"{schedule!r} is not a 5-field cron expression or @descriptor"
+                    )
                 schedule = expression
         if schedule is None and interval is None and not fields.problems:
             fields.problem("schedule", "one of schedule or interval is required")
@@ -98,13 +100,18 @@ def _exdates(fields: Fields) -> set[date]:
     for index, line in enumerate(fields.str_list("recurrence")):
         match = _EXDATE.match(line.strip())
         if not match:
-            fields.problem(f"recurrence[{index}]", f"{line!r} is not an EXDATE line (only exclusion dates are supported)")
+            fields.problem(
+                f"recurrence[{index}]",
+                f"{line!r} is not an EXDATE line (only exclusion dates are supported)",
+            )
             continue
         for value in match.group("values").split(","):
             try:
                 dates.add(_date_of(value.strip()))
             except ValueError:
-                fields.problem(f"recurrence[{index}]", f"{value!r} is not an iCalendar date or date-time")
+                fields.problem(
+                    f"recurrence[{index}]", f"{value!r} is not an iCalendar date or date-time"
+                )
     return dates
 
 

@@ -151,7 +151,9 @@ class BasicAuth:
         return cls(username, password) if username else None
 
     @classmethod
-    def parse(cls, fields: Fields, name: str = "auth", *, password_required: bool = False) -> BasicAuth | None:
+    def parse(
+        cls, fields: Fields, name: str = "auth", *, password_required: bool = False
+    ) -> BasicAuth | None:
         sub = fields.sub(name)
         if sub is None:
             return None
@@ -171,7 +173,9 @@ def redact_url(text: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}"))
 
 
-def parse_url(fields: Fields, name: str, schemes: Collection[str], *, required: bool = True) -> str | None:
+def parse_url(
+    fields: Fields, name: str, schemes: Collection[str], *, required: bool = True
+) -> str | None:
     """Read a broker URL: its scheme must be one of ``schemes`` and it must name a host.
 
     Returns the stripped text ("" when required and missing, so callers keep a ``str``).
@@ -185,7 +189,9 @@ def parse_url(fields: Fields, name: str, schemes: Collection[str], *, required: 
     shown = repr(redact_url(text))
     parts = urlsplit(text)
     if parts.scheme.lower() not in schemes:
-        fields.problem(name, f"{shown} must start with {' or '.join(f'{s}://' for s in sorted(schemes))}")
+        starts = [f"{scheme}://" for scheme in sorted(schemes)]
+        choices = " or ".join(starts) if len(starts) <= 2 else f"one of {', '.join(starts)}"
+        fields.problem(name, f"{shown} must start with {choices}")
         return text
     try:
         parts.port  # noqa: B018 - urlsplit checks the port lazily
@@ -198,7 +204,7 @@ def parse_url(fields: Fields, name: str, schemes: Collection[str], *, required: 
 
 
 def split_host_port(text: str) -> tuple[str, int]:
-    """``host:port`` (or ``[v6addr]:port``) as ``(host, port)``; ValueError with a readable message."""
+    """``host:port`` (or ``[v6addr]:port``) as ``(host, port)``; ValueError says what is wrong."""
     value = text.strip()
     if "://" in value:
         raise ValueError(f"{text!r} must be host:port, without a scheme")

@@ -12,6 +12,7 @@ field instead of raising, so one pass reports everything wrong with a source at 
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Collection, Mapping
 from datetime import timedelta
@@ -39,7 +40,9 @@ class Problems:
         self.items: list[str] = []
 
     def add(self, field: str, message: str) -> None:
-        self.items.append(f"{self.label}: {field}: {message}" if field else f"{self.label}: {message}")
+        self.items.append(
+            f"{self.label}: {field}: {message}" if field else f"{self.label}: {message}"
+        )
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -101,7 +104,13 @@ class Fields:
         self._seen.add(name)
         return self.raw.get(name)
 
-    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def str(
+        self,
+        name: builtins.str,
+        default: builtins.str | None = None,
+        *,
+        required: builtins.bool = False,
+    ) -> builtins.str | None:
         value = self.get(name)
         if value is None:
             if required:
@@ -116,18 +125,18 @@ class Fields:
             self.problem(name, "must not be empty")
         return text
 
-    def required_str(self, name: str) -> str:
+    def required_str(self, name: builtins.str) -> builtins.str:
         return self.str(name, required=True) or ""
 
     def int(
         self,
-        name: str,
-        default: int | None = None,
+        name: builtins.str,
+        default: builtins.int | None = None,
         *,
-        minimum: int | None = None,
-        maximum: int | None = None,
-        required: bool = False,
-    ) -> int | None:
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+        required: builtins.bool = False,
+    ) -> builtins.int | None:
         value = self.get(name)
         if value is None:
             if required:
@@ -147,7 +156,13 @@ class Fields:
             self.problem(name, f"{number} is more than {maximum}")
         return number
 
-    def float(self, name: str, default: float | None = None, *, minimum: float | None = None) -> float | None:
+    def float(
+        self,
+        name: builtins.str,
+        default: builtins.float | None = None,
+        *,
+        minimum: builtins.float | None = None,
+    ) -> builtins.float | None:
         value = self.get(name)
         if value is None:
             return default
@@ -163,7 +178,7 @@ class Fields:
             self.problem(name, f"{number} is less than {minimum}")
         return number
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         value = self.get(name)
         if value is None:
             return default
@@ -178,8 +193,13 @@ class Fields:
         return default
 
     def choice(
-        self, name: str, choices: Collection[str], default: str | None = None, *, upper: bool = False
-    ) -> str | None:
+        self,
+        name: builtins.str,
+        choices: Collection[builtins.str],
+        default: builtins.str | None = None,
+        *,
+        upper: builtins.bool = False,
+    ) -> builtins.str | None:
         text = self.str(name)
         if text is None:
             return default
@@ -189,7 +209,7 @@ class Fields:
             return default
         return normalised
 
-    def duration(self, name: str, default: timedelta | None = None) -> timedelta | None:
+    def duration(self, name: builtins.str, default: timedelta | None = None) -> timedelta | None:
         value = self.get(name)
         if value is None:
             return default
@@ -199,7 +219,7 @@ class Fields:
             self.problem(name, str(exc))
             return default
 
-    def str_list(self, name: str) -> list[str]:
+    def str_list(self, name: builtins.str) -> list[builtins.str]:
         value = self.get(name)
         if value is None:
             return []
@@ -210,7 +230,7 @@ class Fields:
             return []
         return [str(v) for v in value]
 
-    def str_map(self, name: str) -> dict[str, str]:
+    def str_map(self, name: builtins.str) -> dict[builtins.str, builtins.str]:
         value = self.get(name)
         if value is None:
             return {}
@@ -219,7 +239,7 @@ class Fields:
             return {}
         return {str(k): str(v) for k, v in value.items()}
 
-    def sub(self, name: str) -> Fields | None:
+    def sub(self, name: builtins.str) -> Fields | None:
         """The nested mapping ``name`` as Fields, or None when absent (a problem if not a map)."""
         value = self.get(name)
         if value is None:
@@ -229,7 +249,7 @@ class Fields:
             return None
         return Fields(value, self.problems, prefix=f"{self.path(name)}.")
 
-    def finish(self, *, ignore: Collection[str] = ()) -> None:
+    def finish(self, *, ignore: Collection[builtins.str] = ()) -> None:
         """Report fields that no reader asked for: a typo must not pass silently."""
         for key in self.raw:
             if key not in self._seen and key not in ignore:

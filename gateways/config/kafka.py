@@ -13,7 +13,7 @@ one topic without a group, so nothing is committed and a restart starts from
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from gateways.config.common import Backoff, SecretRef, TLSConfig, split_host_port
@@ -59,7 +59,7 @@ class KafkaConfig:
     partition: int | None = None
     consumer_group: ConsumerGroup | None = None
     initial_offset: str = "latest"
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     sasl: SASL | None = None
 
@@ -95,11 +95,13 @@ class KafkaConfig:
         partition = fields.int("partition", minimum=0)
         group = _consumer_group(fields)
         if partition is not None and group is not None:
-            fields.problem("partition", "reads one partition without a group; give partition or a consumer group, not both")
+            fields.problem("partition", "give partition or a consumer group, not both")
         elif partition is not None and len(topics) > 1:
             fields.problem("partition", "pins one partition of one topic; list a single topic")
         elif partition is None and group is None and not fields.has("partition"):
-            fields.problem("consumerGroup", "a consumer group (consumerGroup.groupName or groupId) or a partition is required")
+            fields.problem(
+                "consumerGroup", "consumerGroup.groupName (or groupId) or partition is required"
+            )
         return cls(
             url=url,
             topics=topics,
@@ -133,7 +135,9 @@ def _topics(fields: Fields) -> tuple[str, ...]:
     topics: list[str] = []
     for path, text in named:
         if not _TOPIC.fullmatch(text) or text in (".", ".."):
-            fields.problem(path, f"{text!r} is not a Kafka topic name (letters, digits, '.', '_', '-')")
+            fields.problem(
+                path, f"{text!r} is not a Kafka topic name (letters, digits, '.', '_', '-')"
+            )
         elif text not in topics:
             topics.append(text)
     return tuple(topics)

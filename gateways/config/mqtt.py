@@ -15,7 +15,7 @@ Defaults, and why:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -62,7 +62,7 @@ class MQTTConfig:
     qos: int = 1
     clean_session: bool = False
     protocol_version: str = "5"
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     auth: BasicAuth | None = None
 

@@ -10,7 +10,7 @@ messages published while the gateway is down are lost (core NATS is at-most-once
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar
 
@@ -27,13 +27,13 @@ def subject_problem(subject: str) -> str | None:
     """Why ``subject`` is not a subscribable NATS subject, or None."""
     if not subject or any(char.isspace() for char in subject):
         return f"{subject!r} is not a NATS subject (tokens separated by '.', no spaces)"
-    tokens = subject.split(".")
-    for index, token in enumerate(tokens):
-        if not token:
+    parts = subject.split(".")
+    for index, part in enumerate(parts):
+        if not part:
             return f"{subject!r} has an empty token"
-        if token != "*" and token != ">" and ("*" in token or ">" in token):
+        if part not in ("*", ">") and ("*" in part or ">" in part):
             return f"{subject!r}: wildcards '*' and '>' must be whole tokens"
-        if token == ">" and index != len(tokens) - 1:
+        if part == ">" and index != len(parts) - 1:
             return f"{subject!r}: '>' must be the last token"
     return None
 
@@ -57,8 +57,8 @@ class JetStream:
         durable = _name(sub, "durable", required=True) or ""
         stream = _name(sub, "stream")
         policy = sub.choice("deliverPolicy", DELIVER_POLICIES, defaults.deliver_policy)
-        ack_wait = sub.duration("ackWait", defaults.ack_wait) or defaults.ack_wait
-        if ack_wait <= timedelta(0):
+        ack_wait = sub.duration("ackWait", defaults.ack_wait)
+        if ack_wait is None or ack_wait <= timedelta(0):
             sub.problem("ackWait", "must be positive")
             ack_wait = defaults.ack_wait
         max_ack_pending = sub.int("maxAckPending", defaults.max_ack_pending, minimum=1)
@@ -93,11 +93,14 @@ class NATSAuth:
         sub.finish()
         if password is not None and not username:
             sub.problem("username", "is required with password")
-        ways = [way for way, given in (("username", username), ("token", token), ("credentialsFile", credentials)) if given]
+        given = (("username", username), ("token", token), ("credentialsFile", credentials))
+        ways = [way for way, value in given if value]
         if not ways:
             fields.problem(name, "needs username and password, token or credentialsFile")
         elif len(ways) > 1:
-            fields.problem(name, f"give one of username, token or credentialsFile, not {' and '.join(ways)}")
+            fields.problem(
+                name, f"give one of username, token or credentialsFile, not {' and '.join(ways)}"
+            )
         return cls(username, password, token, credentials)
 
 
@@ -109,7 +112,7 @@ class NATSConfig:
     subject: str
     queue: str | None = None
     jet_stream: JetStream | None = None
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     auth: NATSAuth | None = None
 

@@ -108,11 +108,15 @@ def _requirement(term: str, *, field: bool) -> Requirement:
             raise ValueError(f"{term!r}: {match.group('op')} needs at least one value")
         requirement = Requirement(match.group("key"), match.group("op"), values)
     elif match := _TERM_COMPARE.fullmatch(term):
-        requirement = Requirement(match.group("key"), _OPERATOR_ALIASES[match.group("op")], (match.group("value"),))
+        requirement = Requirement(
+            match.group("key"), _OPERATOR_ALIASES[match.group("op")], (match.group("value"),)
+        )
     elif match := _TERM_KEY.fullmatch(term):
         requirement = Requirement(match.group("key"), "!" if match.group("not") else "exists")
     else:
-        raise ValueError(f"{term!r} is not a requirement such as 'key=value', 'key in (a,b)' or '!key'")
+        raise ValueError(
+            f"{term!r} is not a requirement such as 'key=value', 'key in (a,b)' or '!key'"
+        )
     _check(requirement, term, field=field)
     return requirement
 
@@ -122,12 +126,16 @@ def _check(requirement: Requirement, term: str, *, field: bool) -> None:
         if requirement.operator not in ("=", "!="):
             raise ValueError(f"{term!r}: field selectors support only =, == and !=")
         if not _FIELD_PATH.fullmatch(requirement.key):
-            raise ValueError(f"{term!r}: {requirement.key!r} is not a field path such as 'metadata.name'")
+            raise ValueError(
+                f"{term!r}: {requirement.key!r} is not a field path such as 'metadata.name'"
+            )
         if not all(_FIELD_VALUE.fullmatch(value) for value in requirement.values):
             raise ValueError(f"{term!r}: invalid field value")
         return
     prefix, _, name = requirement.key.rpartition("/")
-    if (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix))) or not _label_name(name):
+    if (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix))) or not _label_name(
+        name
+    ):
         raise ValueError(f"{term!r}: {requirement.key!r} is not a label key")
     for value in requirement.values:
         if value and not _label_name(value):
@@ -168,6 +176,8 @@ class ResourceFilter:
 
 @dataclass(frozen=True, slots=True)
 class ResourceConfig:
+    """``resource_kind`` holds the YAML ``kind`` (``kind`` is the source kind, "resource")."""
+
     kind: ClassVar[str] = "resource"
 
     version: str
@@ -203,10 +213,14 @@ class ResourceConfig:
             fields.problem("namespace", f"{namespace!r} is not a namespace name")
         group = (fields.str("group") or "").strip()
         if group and (len(group) > 253 or not _DNS_SUBDOMAIN.fullmatch(group)):
-            fields.problem("group", f"{group!r} is not an API group such as 'apps' or 'argoproj.io'")
+            fields.problem(
+                "group", f"{group!r} is not an API group such as 'apps' or 'argoproj.io'"
+            )
         version = fields.required_str("version").strip()
         if version and not (len(version) <= 63 and _VERSION.fullmatch(version)):
-            fields.problem("version", f"{version!r} is not an API version such as 'v1' or 'v1alpha1'")
+            fields.problem(
+                "version", f"{version!r} is not an API version such as 'v1' or 'v1alpha1'"
+            )
         kind = _name(fields, "kind", _KIND, "a kind such as 'Pod'")
         resource = _name(fields, "resource", _RESOURCE, "a plural resource name such as 'pods'")
         if kind is None and resource is None:
@@ -248,7 +262,9 @@ def _event_types(fields: Fields) -> frozenset[str]:
         if value in EVENT_TYPES:
             found.add(value)
         else:
-            fields.problem(path, f"{text!r} is not one of ADD, UPDATE, DELETE (or ADDED, MODIFIED, DELETED)")
+            fields.problem(
+                path, f"{text!r} is not one of ADD, UPDATE, DELETE (or ADDED, MODIFIED, DELETED)"
+            )
     return frozenset(found) or EVENT_TYPES
 
 
@@ -269,7 +285,9 @@ def _requirements(fields: Fields, name: str, *, field: bool) -> tuple[Requiremen
     if value is None or isinstance(value, Mapping):
         return _equalities(fields, name, field=field)
     if not isinstance(value, list):
-        fields.problem(name, "expected a mapping of exact values or a list of {key, operation, value}")
+        fields.problem(
+            name, "expected a mapping of exact values or a list of {key, operation, value}"
+        )
         return ()
     requirements = []
     for index, item in enumerate(value):
@@ -284,9 +302,13 @@ def _requirements(fields: Fields, name: str, *, field: bool) -> tuple[Requiremen
         entry.finish()
         operator = _OPERATOR_ALIASES.get(operation)
         if operator is None:
-            entry.problem("operation", f"{operation!r} is not one of {', '.join(sorted(OPERATORS))}")
+            entry.problem(
+                "operation", f"{operation!r} is not one of {', '.join(sorted(OPERATORS))}"
+            )
             continue
-        values = () if operator in ("exists", "!") else tuple(v.strip() for v in (raw or "").split(","))
+        values = (
+            () if operator in ("exists", "!") else tuple(v.strip() for v in (raw or "").split(","))
+        )
         requirement = Requirement(key, operator, values)
         try:
             _check(requirement, str(requirement), field=field)

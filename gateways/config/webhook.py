@@ -49,8 +49,13 @@ class WebhookConfig:
         cert = fields.str("serverCertPath")
         key = fields.str("serverKeyPath")
         if bool(cert) != bool(key):
-            fields.problem("serverCertPath" if key else "serverKeyPath", "TLS needs both serverCertPath and serverKeyPath")
-        max_size = fields.int("maxPayloadSize", DEFAULT_MAX_PAYLOAD, minimum=1) or DEFAULT_MAX_PAYLOAD
+            fields.problem(
+                "serverCertPath" if key else "serverKeyPath",
+                "TLS needs both serverCertPath and serverKeyPath",
+            )
+        max_size = (
+            fields.int("maxPayloadSize", DEFAULT_MAX_PAYLOAD, minimum=1) or DEFAULT_MAX_PAYLOAD
+        )
         bearer = SecretRef.parse(fields, "authSecret")  # the name later Argo releases use
         hmac = None
         auth = fields.sub("auth")
@@ -100,4 +105,6 @@ def _hmac(auth: Fields) -> HMACAuth | None:
     sub.finish()
     if secret is None:
         return None
-    return HMACAuth(secret, header, defaults.prefix if prefix is None else prefix, algorithm or "sha256")
+    return HMACAuth(
+        secret, header, defaults.prefix if prefix is None else prefix, algorithm or "sha256"
+    )

@@ -102,6 +102,15 @@ class Deliverer:
         outcomes = await asyncio.gather(*(self._deliver_one(event, w) for w in self.watchers))
         return DeliveryReport(event.id, tuple(outcomes))
 
+    def counts(self) -> dict[str, int]:
+        """The counters by name, for a metrics endpoint."""
+        return {
+            "delivered": self.delivered,
+            "retried": self.retried,
+            "failed": self.failed,
+            "dead_lettered": self.dead_lettered,
+        }
+
     async def close(self) -> None:
         self._closed = True
         if self._session is not None:
@@ -122,13 +131,13 @@ class Deliverer:
             attempt, attempts = await self._send(watcher.url, *encode(event))
             if attempt.accepted:
                 self.delivered += 1
-                return WatcherOutcome(_for_logs(watcher.url), True, attempt.status, attempts)
+                return WatcherOutcome(_sanitized(watcher.url), True, attempt.status, attempts)
             return await self._handle_failure(event, watcher.url, attempt, attempts)
 
     async def _handle_failure(
         self, event: CloudEvent, url: str, attempt: _Attempt, attempts: int
     ) -> WatcherOutcome:
-        safe_url = _for_logs(url)
+        safe_url = _sanitized(url)
         problem = f"{attempt.describe()} after {attempts} attempt(s)"
         sink = self.spec.dead_letter_sink
         dead_lettered = False
@@ -136,9 +145,11 @@ class Deliverer:
             sink_attempt, _ = await self._send(sink, *to_binary(_dead_letter(event, url, attempt)))
             dead_lettered = sink_attempt.accepted
             if dead_lettered:
-                problem += f"; dead-lettered to {_for_logs(sink)}"
+                problem += f"; dead-lettered to {_sanitized(sink)}"
             else:
-                problem += f"; dead-letter sink {_for_logs(sink)} failed: {sink_attempt.describe()}"
+                problem += (
+                    f"; dead-letter sink {_sanitized(sink)} failed: {sink_attempt.describe()}"
+                )
         if dead_lettered:
             self.dead_lettered += 1
         else:
@@ -158,7 +169,7 @@ class Deliverer:
                 return attempt, attempts
             self.retried += 1
             wait = self.spec.retry_delay(attempts, attempt.retry_after)
-            log.debug("retrying %s in %.3fs after %s", _for_logs(url), wait, attempt.describe())
+            log.debug("retrying %s in %.3fs after %s", _sanitized(url), wait, attempt.describe())
             await asyncio.sleep(wait)
 
     async def _post(self, url: str, headers: dict[str, str], body: bytes) -> _Attempt:
@@ -238,7 +249,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
 def _dead_letter(event: CloudEvent, url: str, attempt: _Attempt) -> CloudEvent:
     """A copy of ``event`` with Knative's error extensions, as a Knative channel sets them."""
     attributes = dict(event.attributes)
-    attributes["knativeerrordest"] = _without_credentials(url)
+    attributes["knativeerrordest"] = _sanitized(url)
     if attempt.status is not None:
         attributes["knativeerrorcode"] = attempt.status
     body = attempt.body if attempt.error is None else f"dispatch error: {attempt.error}".encode()
@@ -250,18 +261,14 @@ def _dead_letter(event: CloudEvent, url: str, attempt: _Attempt) -> CloudEvent:
     return CloudEvent(attributes, event.data)
 
 
-def _without_credentials(url: str) -> str:
+def _sanitized(url: str) -> str:
+    """Scheme, host, port and path only: credentials and query strings may carry secrets.
+
+    Knative sanitizes ``knativeerrordest`` the same way.
+    """
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _for_logs(url: str) -> str:
-    """The URL without credentials or query string, which may carry tokens."""
-    parts = urlsplit(_without_credentials(url))
-    return urlunsplit(parts._replace(query="", fragment=""))
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

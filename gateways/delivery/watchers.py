@@ -159,7 +159,7 @@ class _Reader:
             self.problem(f"{prefix}url", "is required")
             return []
         if url == CONSOLE:
-            return [Watcher(CONSOLE, mode, name or CONSOLE)] if ok else []
+            return [Watcher(CONSOLE, "structured", name or CONSOLE)] if ok else []
         if not isinstance(url, str) or not is_http_url(url):
             self.problem(f"{prefix}url", f"{url!r} is not an absolute http or https URL")
             return []

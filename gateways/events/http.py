@@ -79,9 +79,8 @@ def from_json(document: Any) -> CloudEvent:
         if isinstance(value, str) and not is_json_type(content_type) and content_type is not None:
             data = value.encode("utf-8")
         else:
+            # Absent datacontenttype means JSON here; it stays absent so attributes pass unchanged.
             data = json.dumps(value).encode()
-            if content_type is None:
-                attributes["datacontenttype"] = "application/json"
     return CloudEvent(attributes, data).validate()
 
 

@@ -64,7 +64,7 @@ class Listener:
             path=http_request.path,
             headers={k.lower(): v for k, v in http_request.headers.items()},
             body=body,
-            query=http_request.query_string,
+            query=http_request.rel_url.raw_query_string,
         )
         return to_aiohttp(await self.app.handle(request))
 

@@ -167,6 +167,9 @@ class Proc:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return None
+        if cmdline == [b""]:
+            # Just after exec the kernel shows an empty cmdline for a moment.
+            return pid if _alive(pid) else None
         exe = os.path.basename(self.argv[0]).encode()
         if not any(os.path.basename(part) == exe for part in cmdline[:3]):
             return None
@@ -239,11 +242,6 @@ def wait_until(check: Callable[[], bool], timeout: float, procs: list[Proc],
             pass
         for proc in procs:
             if proc.pid() is None:
-                import traceback; print("DEBUG", proc.name, proc.pidfile.read_text() if proc.pidfile.exists() else "nofile", flush=True)
-                try:
-                    print("DEBUG cmdline", open(f"/proc/{int(proc.pidfile.read_text())}/cmdline","rb").read(), flush=True)
-                except Exception as e:
-                    print("DEBUG exc", e)
                 raise ServiceError(f"{proc.name} exited during start-up; log {proc.log}:\n"
                                    f"{proc.log_since_start()}")
         if time.monotonic() > deadline:

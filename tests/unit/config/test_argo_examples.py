@@ -73,20 +73,34 @@ def test_calendar_values() -> None:
 def test_resource_values() -> None:
     configs = _parsed("resource")
     example = configs["example"]
-    assert (example.group, example.version, example.resource_kind) == ("argoproj.io", "v1alpha1", "Workflow")
+    assert (example.group, example.version, example.resource_kind) == (
+        "argoproj.io",
+        "v1alpha1",
+        "Workflow",
+    )
     assert example.event_types == {"ADD"}  # seed-era ADDED
     assert example.filter.labels[0].matches({"workflows.argoproj.io/phase": "Succeeded"})
     assert configs["example-with-prefix-filter"].event_types == {"UPDATE"}  # MODIFIED
     assert configs["example-with-annotations-filter"].event_types == {"DELETE"}  # DELETED
-    assert configs["example-with-all-types-and-no-filter"].event_types == {"ADD", "UPDATE", "DELETE"}
+    assert configs["example-with-all-types-and-no-filter"].event_types == {
+        "ADD",
+        "UPDATE",
+        "DELETE",
+    }
     assert configs["example-with-all-types-and-no-filter"].api_version == "v1"
-    assert configs["example-with-created-by-filter"].filter.created_by == datetime(2019, 4, 6, 12, 52, 11, tzinfo=UTC)
+    assert configs["example-with-created-by-filter"].filter.created_by == datetime(
+        2019, 4, 6, 12, 52, 11, tzinfo=UTC
+    )
     assert configs["example-without-namespace"].all_namespaces
 
 
 def test_artifact_values() -> None:
     example = _parsed("artifact")["example-1"]
-    assert (example.host, example.port, example.bucket) == ("minio-service.argo-events", 9000, "input")
+    assert (example.host, example.port, example.bucket) == (
+        "minio-service.argo-events",
+        9000,
+        "input",
+    )
     assert example.events == ("s3:ObjectCreated:Put", "s3:ObjectRemoved:Delete")
     assert (example.prefix, example.suffix) == ("hello-", ".txt")
     assert example.insecure and not example.secure
@@ -107,7 +121,10 @@ def test_mqtt_values() -> None:
     configs = _parsed("mqtt")
     assert configs["example-without-retry"].client_id == "1234"  # a YAML number in the seed
     assert configs["example-with-retry"].client_id == "2345"
-    assert (configs["example-with-retry"].host, configs["example-with-retry"].port) == ("mqtt.argo-events", 1883)
+    assert (configs["example-with-retry"].host, configs["example-with-retry"].port) == (
+        "mqtt.argo-events",
+        1883,
+    )
     assert configs["example-with-retry"].backoff.duration == timedelta(seconds=10)
 
 

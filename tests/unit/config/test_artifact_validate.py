@@ -16,6 +16,9 @@ secretKey: {name: minio, key: secretkey}
 """
 
 
+LABEL = "artifact/example: "
+
+
 def parse(text: str) -> ArtifactConfig:
     config = parse_source("artifact", "example", text)
     assert isinstance(config, ArtifactConfig)
@@ -23,9 +26,12 @@ def parse(text: str) -> ArtifactConfig:
 
 
 def problems(text: str) -> list[str]:
+    """Every problem found, each checked to name the source, without that ``artifact/example: ``."""
     with pytest.raises(ConfigError) as caught:
         parse(text)
-    return list(caught.value.problems)
+    found = caught.value.problems
+    assert all(problem.startswith(LABEL) for problem in found), found
+    return [problem.removeprefix(LABEL) for problem in found]
 
 
 def test_good_config() -> None:
@@ -35,7 +41,11 @@ def test_good_config() -> None:
 endpoint: minio.example.com:443
 bucket: {name: uploads}
 region: eu-west-1
-events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:BucketCreated", "s3:ObjectCreated:*"]
+events:
+  - s3:ObjectCreated:*
+  - s3:ObjectRemoved:DeleteMarkerCreated
+  - s3:BucketCreated
+  - s3:ObjectCreated:*
 filter: {prefix: in/, suffix: .csv}
 backoff: {duration: 2s, steps: 3}
 tls: {caCertPath: /etc/minio/ca.crt}
@@ -43,7 +53,11 @@ tls: {caCertPath: /etc/minio/ca.crt}
     )
     assert (config.host, config.port, config.secure) == ("minio.example.com", 443, True)
     assert config.bucket == "uploads" and config.region == "eu-west-1"
-    assert config.events == ("s3:ObjectCreated:*", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:BucketCreated")
+    assert config.events == (
+        "s3:ObjectCreated:*",
+        "s3:ObjectRemoved:DeleteMarkerCreated",
+        "s3:BucketCreated",
+    )
     assert (config.prefix, config.suffix) == ("in/", ".csv")
     assert config.access_key == SecretRef(name="minio", key="accesskey")
     assert config.backoff == Backoff(duration=timedelta(seconds=2), steps=3)
@@ -51,7 +65,9 @@ tls: {caCertPath: /etc/minio/ca.crt}
 
 
 def test_defaults() -> None:
-    config = parse(CREDENTIALS + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]")
+    config = parse(
+        CREDENTIALS + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]"
+    )
     assert config.backoff == Backoff()  # a safe default when omitted
     assert config.backoff.delay(0, jitter=False) == 1.0
     assert not config.insecure and config.tls is None and config.region is None
@@ -73,39 +89,54 @@ def test_every_problem_is_reported_at_once() -> None:
         """
     )
     assert found == [
-        "artifact/example: endpoint: 'http://minio:9000' must be host:port, without a scheme",
-        "artifact/example: bucket.name: 'My_Bucket' is not a bucket name (3-63 lowercase letters, digits, '.' and '-')",
-        "artifact/example: bucket.key: unknown field",
-        "artifact/example: insecure: 'maybe' is not true or false",
-        "artifact/example: accessKey: needs {name, key}, {env} or {file}",
-        "artifact/example: secretKey: is required (a secret reference {name, key})",
-        "artifact/example: events[1]: 'ObjectRemoved' is not an S3 event name such as 's3:ObjectCreated:Put'",
-        "artifact/example: events[2]: 's3:objectcreated:put' is not an S3 event name such as 's3:ObjectCreated:Put'",
-        "artifact/example: filter.regex: unknown field",
-        "artifact/example: backoff.duration: must be positive",
-        "artifact/example: tls: clientCertPath and clientKeyPath go together",
-        "artifact/example: notify: unknown field",
+        "endpoint: 'http://minio:9000' must be host:port, without a scheme",
+        "bucket.name: 'My_Bucket' is not a bucket name (3-63 of a-z, 0-9, '.', '-')",
+        "bucket.key: unknown field",
+        "insecure: 'maybe' is not true or false",
+        "accessKey: needs {name, key}, {env} or {file}",
+        "secretKey: is required (a secret reference {name, key})",
+        "events[1]: 'ObjectRemoved' is not an S3 event name such as 's3:ObjectCreated:Put'",
+        "events[2]: 's3:objectcreated:put' is not an S3 event name such as 's3:ObjectCreated:Put'",
+        "filter.regex: unknown field",
+        "backoff.duration: must be positive",
+        "tls: clientCertPath and clientKeyPath go together",
+        "notify: unknown field",
     ]
 
 
 def test_required_fields() -> None:
     assert problems("insecure: true") == [
-        "artifact/example: endpoint: is required",
-        "artifact/example: bucket: is required ({name: ...})",
-        "artifact/example: accessKey: is required (a secret reference {name, key})",
-        "artifact/example: secretKey: is required (a secret reference {name, key})",
-        "artifact/example: events: is required: a list of S3 event names such as 's3:ObjectCreated:*'",
+        "endpoint: is required",
+        "bucket: is required ({name: ...})",
+        "accessKey: is required (a secret reference {name, key})",
+        "secretKey: is required (a secret reference {name, key})",
+        "events: is required: a list of S3 event names such as 's3:ObjectCreated:*'",
     ]
 
 
 def test_tls_and_insecure_conflict() -> None:
     found = problems(
-        CREDENTIALS + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]\n"
+        CREDENTIALS
+        + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]\n"
         "insecure: true\ntls: {insecureSkipVerify: true}"
     )
-    assert found == ["artifact/example: tls: insecure: true means plain HTTP; drop one of tls or insecure"]
+    assert found == ["tls: insecure: true means plain HTTP; drop one of tls or insecure"]
 
 
 def test_endpoint_needs_a_port() -> None:
-    found = problems(CREDENTIALS + "endpoint: minio\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]")
-    assert found == ["artifact/example: endpoint: 'minio' is not host:port"]
+    found = problems(
+        CREDENTIALS + "endpoint: minio\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]"
+    )
+    assert found == ["endpoint: 'minio' is not host:port"]
+
+
+def test_problems_name_the_source_and_the_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source(
+            "artifact", "orders", CREDENTIALS + "endpoint: m:9000\nevents: [ObjectCreated]"
+        )
+    assert caught.value.problems == (
+        "artifact/orders: bucket: is required ({name: ...})",
+        "artifact/orders: events[0]: 'ObjectCreated' is not an S3 event name such as "
+        "'s3:ObjectCreated:Put'",
+    )

@@ -9,6 +9,8 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.calendar import CalendarConfig, CatchUp
 
+LABEL = "calendar/example: "
+
 
 def parse(text: str) -> CalendarConfig:
     config = parse_source("calendar", "example", text)
@@ -17,9 +19,12 @@ def parse(text: str) -> CalendarConfig:
 
 
 def problems(text: str) -> list[str]:
+    """Every problem found, each checked to name the source, without that ``calendar/example: ``."""
     with pytest.raises(ConfigError) as caught:
         parse(text)
-    return list(caught.value.problems)
+    found = caught.value.problems
+    assert all(problem.startswith(LABEL) for problem in found), found
+    return [problem.removeprefix(LABEL) for problem in found]
 
 
 def test_schedule_with_everything() -> None:
@@ -35,9 +40,16 @@ def test_schedule_with_everything() -> None:
     )
     assert config.schedule == "0 9 * * 1-5" and config.interval is None
     assert config.zone.key == "Europe/Berlin"
-    assert config.exclusion_dates == {date(2024, 12, 25), date(2024, 12, 26), date(2025, 1, 1), date(2025, 5, 1)}
+    assert config.exclusion_dates == {
+        date(2024, 12, 25),
+        date(2024, 12, 26),
+        date(2025, 1, 1),
+        date(2025, 5, 1),
+    }
     assert config.user_payload == {"team": "ops"}
-    assert config.catch_up == CatchUp(enabled=False, max_duration=timedelta(minutes=30), max_ticks=5)
+    assert config.catch_up == CatchUp(
+        enabled=False, max_duration=timedelta(minutes=30), max_ticks=5
+    )
 
 
 def test_interval_and_defaults() -> None:
@@ -74,23 +86,33 @@ def test_every_problem_is_reported_at_once() -> None:
         """
     )
     assert found == [
-        "calendar/example: schedule: '61 * * * *' is not a 5-field cron expression or @descriptor",
-        "calendar/example: timezone: 'Mars/Olympus' is not an IANA timezone",
-        "calendar/example: recurrence[0]: 'RRULE:FREQ=DAILY' is not an EXDATE line (only exclusion dates are supported)",
-        "calendar/example: recurrence[1]: '2019' is not an iCalendar date or date-time",
-        "calendar/example: exclusionDates[0]: 'tomorrow' is not a date (YYYY-MM-DD)",
-        "calendar/example: catchUp.maxTicks: 0 is less than 1",
-        "calendar/example: catchUp.later: unknown field",
-        "calendar/example: colour: unknown field",
+        "schedule: '61 * * * *' is not a 5-field cron expression or @descriptor",
+        "timezone: 'Mars/Olympus' is not an IANA timezone",
+        "recurrence[0]: 'RRULE:FREQ=DAILY' is not an EXDATE line "
+        "(only exclusion dates are supported)",
+        "recurrence[1]: '2019' is not an iCalendar date or date-time",
+        "exclusionDates[0]: 'tomorrow' is not a date (YYYY-MM-DD)",
+        "catchUp.maxTicks: 0 is less than 1",
+        "catchUp.later: unknown field",
+        "colour: unknown field",
     ]
 
 
 def test_schedule_or_interval() -> None:
-    assert problems("timezone: UTC") == ["calendar/example: schedule: one of schedule or interval is required"]
+    assert problems("timezone: UTC") == ["schedule: one of schedule or interval is required"]
     assert problems("schedule: '* * * * *'\ninterval: 10s") == [
-        "calendar/example: interval: give schedule or interval, not both"
+        "interval: give schedule or interval, not both"
     ]
-    assert problems("interval: -5s") == ["calendar/example: interval: must be positive"]
+    assert problems("interval: -5s") == ["interval: must be positive"]
     assert problems("interval: soon") == [
-        "calendar/example: interval: 'soon' is not a duration such as '10s', '1m30s' or '250ms'"
+        "interval: 'soon' is not a duration such as '10s', '1m30s' or '250ms'"
     ]
+
+
+def test_problems_name_the_source_and_the_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source("calendar", "orders", "timezone: Mars/Olympus\ninterval: 1s")
+    assert caught.value.problems == (
+        "calendar/orders: timezone: 'Mars/Olympus' is not an IANA timezone",
+    )
+    assert str(caught.value) == "calendar/orders: timezone: 'Mars/Olympus' is not an IANA timezone"

@@ -10,6 +10,8 @@ from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, SecretRef
 from gateways.config.nats import JetStream, NATSAuth, NATSConfig, subject_problem
 
+LABEL = "nats/example: "
+
 
 def parse(text: str) -> NATSConfig:
     config = parse_source("nats", "example", text)
@@ -18,9 +20,12 @@ def parse(text: str) -> NATSConfig:
 
 
 def problems(text: str) -> list[str]:
+    """Every problem found, each checked to name the source, without that ``nats/example: ``."""
     with pytest.raises(ConfigError) as caught:
         parse(text)
-    return list(caught.value.problems)
+    found = caught.value.problems
+    assert all(problem.startswith(LABEL) for problem in found), found
+    return [problem.removeprefix(LABEL) for problem in found]
 
 
 def test_good_config() -> None:
@@ -29,7 +34,12 @@ def test_good_config() -> None:
         url: tls://nats.example.com:4222
         subject: orders.*.created
         queue: gateway.workers
-        jetStream: {stream: ORDERS, durable: gateway, deliverPolicy: all, ackWait: 1m, maxAckPending: 64}
+        jetStream:
+          stream: ORDERS
+          durable: gateway
+          deliverPolicy: all
+          ackWait: 1m
+          maxAckPending: 64
         tls: {caCertPath: /etc/nats/ca.crt}
         auth: {username: gw, password: {name: nats, key: password}}
         backoff: {duration: 500ms, factor: 1.5, jitter: 0, steps: 10, cap: 30s}
@@ -40,7 +50,9 @@ def test_good_config() -> None:
     assert config.jetstream
     assert config.jet_stream == JetStream("gateway", "ORDERS", "all", timedelta(minutes=1), 64)
     assert config.auth == NATSAuth(username="gw", password=SecretRef(name="nats", key="password"))
-    assert config.backoff == Backoff(timedelta(milliseconds=500), 1.5, 0.0, 10, timedelta(seconds=30))
+    assert config.backoff == Backoff(
+        timedelta(milliseconds=500), 1.5, 0.0, 10, timedelta(seconds=30)
+    )
 
 
 def test_defaults() -> None:
@@ -67,7 +79,9 @@ def test_jetstream_defaults() -> None:
 def test_token_and_credentials_file() -> None:
     token = parse("url: nats://h:4222\nsubject: a\nauth: {token: {env: NATS_TOKEN}}").auth
     assert token == NATSAuth(token=SecretRef(env="NATS_TOKEN"))
-    creds = parse("url: nats://h:4222\nsubject: a\nauth: {credentialsFile: /etc/nats/gw.creds}").auth
+    creds = parse(
+        "url: nats://h:4222\nsubject: a\nauth: {credentialsFile: /etc/nats/gw.creds}"
+    ).auth
     assert creds == NATSAuth(credentials_file="/etc/nats/gw.creds")
 
 
@@ -76,7 +90,9 @@ def test_valid_subjects(subject: str) -> None:
     assert subject_problem(subject) is None
 
 
-@pytest.mark.parametrize("subject", ["", "foo bar", "foo.", ".foo", "foo..bar", "foo.>.bar", "foo*", "fo>o"])
+@pytest.mark.parametrize(
+    "subject", ["", "foo bar", "foo.", ".foo", "foo..bar", "foo.>.bar", "foo*", "fo>o"]
+)
 def test_invalid_subjects(subject: str) -> None:
     assert subject_problem(subject) is not None
 
@@ -95,31 +111,38 @@ def test_every_problem_is_reported_at_once() -> None:
         """
     )
     assert found == [
-        "nats/example: url: 'http://nats:4222' must start with nats:// or tls://",
-        "nats/example: subject: 'orders.>.created': '>' must be the last token",
-        "nats/example: queue: 'my workers' is not a queue group name (no spaces or wildcards)",
-        "nats/example: jetStream.durable: is required",
-        "nats/example: jetStream.stream: 'ORDERS.v1' must not contain spaces, '.', '*', '>' or slashes",
-        "nats/example: jetStream.deliverPolicy: 'first' is not one of all, last, new",
-        "nats/example: jetStream.ackWait: must be positive",
-        "nats/example: jetStream.maxAckPending: 0 is less than 1",
-        "nats/example: backoff.duration: 'forever' is not a duration such as '10s', '1m30s' or '250ms'",
-        "nats/example: backoff.factor: 0.5 is less than 1.0",
-        "nats/example: backoff.retries: unknown field",
-        "nats/example: tls.verify: unknown field",
-        "nats/example: auth.password: is required (a secret reference {name, key})",
-        "nats/example: auth: give one of username, token or credentialsFile, not username and token",
-        "nats/example: reconnect: unknown field",
+        "url: 'http://nats:4222' must start with nats:// or tls://",
+        "subject: 'orders.>.created': '>' must be the last token",
+        "queue: 'my workers' is not a queue group name (no spaces or wildcards)",
+        "jetStream.durable: is required",
+        "jetStream.stream: 'ORDERS.v1' must not contain spaces, '.', '*', '>' or slashes",
+        "jetStream.deliverPolicy: 'first' is not one of all, last, new",
+        "jetStream.ackWait: must be positive",
+        "jetStream.maxAckPending: 0 is less than 1",
+        "backoff.duration: 'forever' is not a duration such as '10s', '1m30s' or '250ms'",
+        "backoff.factor: 0.5 is less than 1.0",
+        "backoff.retries: unknown field",
+        "tls.verify: unknown field",
+        "auth.password: is required (a secret reference {name, key})",
+        "auth: give one of username, token or credentialsFile, not username and token",
+        "reconnect: unknown field",
     ]
 
 
 def test_required_fields() -> None:
     assert problems("backoff: {steps: 1}") == [
-        "nats/example: url: is required",
-        "nats/example: subject: is required",
+        "url: is required",
+        "subject: is required",
     ]
 
 
 def test_password_in_url_is_not_echoed() -> None:
     (problem,) = problems("url: 'ws://gw:s3cret@nats:4222'\nsubject: a")
     assert "s3cret" not in problem and "gw:***@nats:4222" in problem
+
+
+def test_problems_name_the_source_and_the_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source("nats", "orders", "subject: a")
+    assert caught.value.problems == ("nats/orders: url: is required",)
+    assert str(caught.value) == "nats/orders: url: is required"

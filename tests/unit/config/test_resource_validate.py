@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from gateways.config import ConfigError, parse_source
-from gateways.config.resource import EVENT_TYPES, Requirement, ResourceConfig, ResourceFilter, parse_selector
+from gateways.config.resource import (
+    EVENT_TYPES,
+    Requirement,
+    ResourceConfig,
+    ResourceFilter,
+    parse_selector,
+)
+
+LABEL = "resource/example: "
 
 
 def parse(text: str) -> ResourceConfig:
@@ -17,9 +25,12 @@ def parse(text: str) -> ResourceConfig:
 
 
 def problems(text: str) -> list[str]:
+    """Every problem found, each checked to name the source, without that ``resource/example: ``."""
     with pytest.raises(ConfigError) as caught:
         parse(text)
-    return list(caught.value.problems)
+    found = caught.value.problems
+    assert all(problem.startswith(LABEL) for problem in found), found
+    return [problem.removeprefix(LABEL) for problem in found]
 
 
 def test_argo_v1_shape() -> None:
@@ -115,7 +126,9 @@ def test_negative_requirements_match_a_missing_key() -> None:
 def test_selector_syntax() -> None:
     assert parse_selector("") == ()
     assert parse_selector("a==b") == (Requirement("a", "=", ("b",)),)
-    assert parse_selector("example.com/app notin (x)") == (Requirement("example.com/app", "notin", ("x",)),)
+    assert parse_selector("example.com/app notin (x)") == (
+        Requirement("example.com/app", "notin", ("x",)),
+    )
     for bad in ("a in ()", "a in (b", "a,,b", "a b", "a=b=c", "-bad=x", "a=b/c"):
         with pytest.raises(ValueError):
             parse_selector(bad)
@@ -145,23 +158,30 @@ def test_every_problem_is_reported_at_once() -> None:
         """
     )
     assert found == [
-        "resource/example: namespace: 'Argo_Events' is not a namespace name",
-        "resource/example: group: 'argoproj io' is not an API group such as 'apps' or 'argoproj.io'",
-        "resource/example: version: is required",
-        "resource/example: kind: 'Work-flow' is not a kind such as 'Pod'",
-        "resource/example: resource: give kind or resource, not both",
-        "resource/example: type: 'ERROR' is not one of ADD, UPDATE, DELETE (or ADDED, MODIFIED, DELETED)",
-        "resource/example: eventTypes[1]: 'CREATED' is not one of ADD, UPDATE, DELETE (or ADDED, MODIFIED, DELETED)",
-        "resource/example: labelSelector: unbalanced parentheses in 'app in (web'",
-        "resource/example: fieldSelector: 'status.phase notin (Running)': field selectors support only =, == and !=",
-        "resource/example: filter.labels.app: expected a string value",
-        "resource/example: filter.annotations: expected a mapping of strings",
-        "resource/example: filter.fields[0].operation: 'like' is not one of !, !=, =, exists, in, notin",
-        "resource/example: filter.createdBy: 'yesterday' is not an RFC 3339 time such as '2019-04-06T12:52:11Z'",
-        "resource/example: filter.suffix: unknown field",
-        "resource/example: watch: unknown field",
+        "namespace: 'Argo_Events' is not a namespace name",
+        "group: 'argoproj io' is not an API group such as 'apps' or 'argoproj.io'",
+        "version: is required",
+        "kind: 'Work-flow' is not a kind such as 'Pod'",
+        "resource: give kind or resource, not both",
+        "type: 'ERROR' is not one of ADD, UPDATE, DELETE (or ADDED, MODIFIED, DELETED)",
+        "eventTypes[1]: 'CREATED' is not one of ADD, UPDATE, DELETE (or ADDED, MODIFIED, DELETED)",
+        "labelSelector: unbalanced parentheses in 'app in (web'",
+        "fieldSelector: 'status.phase notin (Running)': field selectors support only =, == and !=",
+        "filter.labels.app: expected a string value",
+        "filter.annotations: expected a mapping of strings",
+        "filter.fields[0].operation: 'like' is not one of !, !=, =, exists, in, notin",
+        "filter.createdBy: 'yesterday' is not an RFC 3339 time such as '2019-04-06T12:52:11Z'",
+        "filter.suffix: unknown field",
+        "watch: unknown field",
     ]
 
 
 def test_kind_or_resource_is_required() -> None:
-    assert problems("version: v1") == ["resource/example: kind: one of kind or resource is required"]
+    assert problems("version: v1") == ["kind: one of kind or resource is required"]
+
+
+def test_problems_name_the_source_and_the_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source("resource", "orders", "kind: Pod")
+    assert caught.value.problems == ("resource/orders: version: is required",)
+    assert str(caught.value) == "resource/orders: version: is required"

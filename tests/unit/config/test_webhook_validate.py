@@ -7,6 +7,8 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.webhook import DEFAULT_MAX_PAYLOAD, WebhookConfig
 
+LABEL = "webhook/example: "
+
 
 def parse(text: str) -> WebhookConfig:
     config = parse_source("webhook", "example", text)
@@ -15,9 +17,12 @@ def parse(text: str) -> WebhookConfig:
 
 
 def problems(text: str) -> list[str]:
+    """Every problem found, each checked to name the source, without that ``webhook/example: ``."""
     with pytest.raises(ConfigError) as caught:
         parse(text)
-    return list(caught.value.problems)
+    found = caught.value.problems
+    assert all(problem.startswith(LABEL) for problem in found), found
+    return [problem.removeprefix(LABEL) for problem in found]
 
 
 def test_good_config() -> None:
@@ -36,9 +41,15 @@ def test_good_config() -> None:
     assert config.port == 12000
     assert config.methods == {"POST", "PUT"}
     assert config.max_payload_size == 4096
-    assert config.bearer_token is not None and config.bearer_token.describe() == "secret webhook/token"
+    assert (
+        config.bearer_token is not None and config.bearer_token.describe() == "secret webhook/token"
+    )
     assert config.hmac is not None and config.hmac.secret.env == "GITHUB_SECRET"
-    assert (config.hmac.header, config.hmac.prefix, config.hmac.algorithm) == ("X-Hub-Signature-256", "sha256=", "sha256")
+    assert (config.hmac.header, config.hmac.prefix, config.hmac.algorithm) == (
+        "X-Hub-Signature-256",
+        "sha256=",
+        "sha256",
+    )
 
 
 def test_defaults() -> None:
@@ -58,7 +69,11 @@ def test_hmac_options() -> None:
         """
     )
     assert config.hmac is not None
-    assert (config.hmac.header, config.hmac.prefix, config.hmac.algorithm) == ("X-Signature", "", "sha1")
+    assert (config.hmac.header, config.hmac.prefix, config.hmac.algorithm) == (
+        "X-Signature",
+        "",
+        "sha1",
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -76,26 +91,33 @@ def test_every_problem_is_reported_at_once() -> None:
         """
     )
     assert found == [
-        "webhook/example: endpoint: 'example' must start with '/'",
-        "webhook/example: method: 'FETCH' is not an HTTP method",
-        "webhook/example: port: 70000 is more than 65535",
-        "webhook/example: serverKeyPath: TLS needs both serverCertPath and serverKeyPath",
-        "webhook/example: maxPayloadSize: 'none' is not an integer",
-        "webhook/example: auth.hmac.secret: is required (a secret reference {name, key})",
-        "webhook/example: auth.hmac.algorithm: 'md5' is not one of sha1, sha256, sha512",
-        "webhook/example: auth.basic: unknown field",
-        "webhook/example: colour: unknown field",
+        "endpoint: 'example' must start with '/'",
+        "method: 'FETCH' is not an HTTP method",
+        "port: 70000 is more than 65535",
+        "serverKeyPath: TLS needs both serverCertPath and serverKeyPath",
+        "maxPayloadSize: 'none' is not an integer",
+        "auth.hmac.secret: is required (a secret reference {name, key})",
+        "auth.hmac.algorithm: 'md5' is not one of sha1, sha256, sha512",
+        "auth.basic: unknown field",
+        "colour: unknown field",
     ]
 
 
 def test_endpoint_is_required() -> None:
-    assert problems("port: 12000") == ["webhook/example: endpoint: is required"]
+    assert problems("port: 12000") == ["endpoint: is required"]
 
 
 def test_not_a_mapping() -> None:
-    assert problems("- a\n- b") == ["webhook/example: expected a mapping of fields, got list"]
+    assert problems("- a\n- b") == ["expected a mapping of fields, got list"]
 
 
 def test_bad_yaml() -> None:
     (problem,) = problems("endpoint: [unclosed")
-    assert problem.startswith("webhook/example: not valid YAML: ")
+    assert problem.startswith("not valid YAML: ")
+
+
+def test_problems_name_the_source_and_the_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source("webhook", "orders", "port: 80")
+    assert caught.value.problems == ("webhook/orders: endpoint: is required",)
+    assert str(caught.value) == "webhook/orders: endpoint: is required"

@@ -90,9 +90,9 @@ def test_parse_yaml_text() -> None:
 
 
 def test_dead_letter_sink_as_knative_destination() -> None:
-    assert DeliverySpec.parse({"deadLetterSink": {"uri": "https://dls.example/x"}}).dead_letter_sink == (
-        "https://dls.example/x"
-    )
+    assert DeliverySpec.parse(
+        {"deadLetterSink": {"uri": "https://dls.example/x"}}
+    ).dead_letter_sink == ("https://dls.example/x")
     with_both = {"uri": "http://dls/", "ref": {"kind": "Service", "name": "dls"}}
     assert DeliverySpec.parse({"deadLetterSink": with_both}).dead_letter_sink == "http://dls/"
 
@@ -128,13 +128,16 @@ def test_every_problem_is_listed_naming_its_field() -> None:
         "webhook/example: delivery: timeout: '10s' is not an ISO-8601 duration",
         "webhook/example: delivery: retryAfterMax: 'P1M': years and months have no fixed length;"
         " use days (P30D)",
-        "webhook/example: delivery: deadLetterSink: 'ftp://dls/' is not an absolute http or https URL",
+        "webhook/example: delivery: deadLetterSink: 'ftp://dls/' is not an absolute http or"
+        " https URL",
         "webhook/example: delivery: retries: unknown field",
     )
 
 
 def test_default_label_and_message() -> None:
-    with pytest.raises(ConfigError, match=r"^delivery: backoffDelay: 'PT' is not an ISO-8601 duration$"):
+    with pytest.raises(
+        ConfigError, match=r"^delivery: backoffDelay: 'PT' is not an ISO-8601 duration$"
+    ):
         DeliverySpec.parse({"backoffDelay": "PT"})
 
 
@@ -144,7 +147,10 @@ def test_default_label_and_message() -> None:
         ({"retry": "many"}, "delivery: retry: 'many' is not an integer"),
         ({"retry": True}, "delivery: retry: True is not an integer"),
         ({"timeout": "PT0S"}, "delivery: timeout: must be longer than zero"),
-        ({"deadLetterSink": {"uri": "/relative"}}, "delivery: deadLetterSink.uri: '/relative' is not"),
+        (
+            {"deadLetterSink": {"uri": "/relative"}},
+            "delivery: deadLetterSink.uri: '/relative' is not",
+        ),
         ({"deadLetterSink": {"url": "http://x/"}}, "delivery: deadLetterSink.url: unknown field"),
         ("[1, 2]", "delivery: expected a mapping of fields, got list"),
     ],

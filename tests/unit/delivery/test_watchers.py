@@ -38,7 +38,9 @@ def test_argo_v010_form_maps_to_in_cluster_services() -> None:
         "gateways": [{"name": "webhook-gateway", "port": "9070", "endpoint": "/notifications"}],
     }
     assert parse_watchers(argo, namespace="argo-events") == (
-        Watcher("http://webhook-sensor-svc.argo-events.svc.cluster.local:9300/", name="webhook-sensor"),
+        Watcher(
+            "http://webhook-sensor-svc.argo-events.svc.cluster.local:9300/", name="webhook-sensor"
+        ),
         Watcher("http://far-sensor-svc.other.svc.cluster.local:9300/", name="far-sensor"),
         Watcher(
             "http://webhook-gateway-svc.argo-events.svc.cluster.local:9070/notifications",
@@ -51,7 +53,10 @@ def test_argo_form_inside_a_list_and_sensor_port() -> None:
     watchers = parse_watchers(
         ["console", {"sensors": [{"name": "s"}]}], namespace="ns", sensor_port=9301
     )
-    assert watchers == (CONSOLE_WATCHER, Watcher("http://s-svc.ns.svc.cluster.local:9301/", name="s"))
+    assert watchers == (
+        CONSOLE_WATCHER,
+        Watcher("http://s-svc.ns.svc.cluster.local:9301/", name="s"),
+    )
 
 
 def test_every_problem_is_listed() -> None:
@@ -87,7 +92,10 @@ def test_label_names_the_gateway() -> None:
 def test_k_sink_becomes_a_watcher() -> None:
     env = {"K_SINK": "http://broker-ingress.knative-eventing.svc.cluster.local/default/default"}
     assert watchers_from_env(env) == (
-        Watcher("http://broker-ingress.knative-eventing.svc.cluster.local/default/default", name="K_SINK"),
+        Watcher(
+            "http://broker-ingress.knative-eventing.svc.cluster.local/default/default",
+            name="K_SINK",
+        ),
     )
 
 
@@ -103,7 +111,10 @@ def test_gateways_watchers_variable_adds_urls_and_console() -> None:
 
 @pytest.mark.parametrize(
     ("env", "variable"),
-    [({"K_SINK": "broker"}, "K_SINK"), ({"GATEWAYS_WATCHERS": "http://a/,nope"}, "GATEWAYS_WATCHERS")],
+    [
+        ({"K_SINK": "broker"}, "K_SINK"),
+        ({"GATEWAYS_WATCHERS": "http://a/,nope"}, "GATEWAYS_WATCHERS"),
+    ],
 )
 def test_bad_environment_names_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError) as caught:
