@@ -31,7 +31,10 @@ class AdminApp:
         if request.path == "/status":
             return Response.json(
                 200,
-                {"sources": [s.to_json() for s in self.statuses()], "registryProblems": self.problems()},
+                {
+                    "sources": [s.to_json() for s in self.statuses()],
+                    "registryProblems": self.problems(),
+                },
             )
         if request.path == "/healthz":
             return Response(200, b"ok\n")

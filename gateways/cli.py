@@ -39,21 +39,40 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateways", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="run the whole gateway on this machine from a registry file")
-    up.add_argument("--file", "-f", type=Path, help="registry file of ConfigMaps (default: a bundled example)")
-    up.add_argument("--type", dest="gateway_type", help="gateway type for ConfigMaps without the type label")
-    up.add_argument("--watcher", action="append", default=[], help="extra watcher URL, or 'console' (repeatable)")
+    up = commands.add_parser(
+        "up", help="run the whole gateway on this machine from a registry file"
+    )
+    up.add_argument(
+        "--file", "-f", type=Path, help="registry file of ConfigMaps (default: a bundled example)"
+    )
+    up.add_argument(
+        "--type", dest="gateway_type", help="gateway type for ConfigMaps without the type label"
+    )
+    up.add_argument(
+        "--watcher",
+        action="append",
+        default=[],
+        help="extra watcher URL, or 'console' (repeatable)",
+    )
     up.add_argument("--host", help="address to listen on (GATEWAYS_HOST, default 127.0.0.1)")
-    up.add_argument("--admin-port", type=int, help="status/health/metrics port (GATEWAYS_ADMIN_PORT, default 7070)")
+    up.add_argument(
+        "--admin-port",
+        type=int,
+        help="status/health/metrics port (GATEWAYS_ADMIN_PORT, default 7070)",
+    )
     up.set_defaults(run=_up)
 
     validate = commands.add_parser("validate", help="check a registry file; list every problem")
     validate.add_argument("file", type=Path)
-    validate.add_argument("--type", dest="gateway_type", help="gateway type for ConfigMaps without the type label")
+    validate.add_argument(
+        "--type", dest="gateway_type", help="gateway type for ConfigMaps without the type label"
+    )
     validate.set_defaults(run=_validate)
 
     status = commands.add_parser("status", help="show each source of a running gateway")
-    status.add_argument("--admin", default=None, help="admin address (default http://127.0.0.1:GATEWAYS_ADMIN_PORT)")
+    status.add_argument(
+        "--admin", default=None, help="admin address (default http://127.0.0.1:GATEWAYS_ADMIN_PORT)"
+    )
     status.add_argument("--json", action="store_true", help="print the raw JSON")
     status.set_defaults(run=_status)
 
@@ -140,7 +159,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     factories = {point.name: point for point in entry_points(group="gateways.functions")}
     if args.function not in factories:
-        print(f"gateways: unknown function {args.function!r} (known: {', '.join(sorted(factories))})", file=sys.stderr)
+        print(
+            f"gateways: unknown function {args.function!r} (known: {', '.join(sorted(factories))})",
+            file=sys.stderr,
+        )
         return 2
     settings = Settings.from_env().with_options(port=args.port, host=args.host)
     _configure_logging(settings)

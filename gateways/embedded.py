@@ -23,13 +23,25 @@ async def run_embedded(settings: Settings, bundled: bool = False) -> None:
 
 def banner(runtime: GatewayRuntime, bundled: bool) -> str:
     settings = runtime.settings
-    lines = [f"gateways: running {settings.registry_file}" + (" (the bundled example)" if bundled else "")]
+    lines = [
+        f"gateways: running {settings.registry_file}"
+        + (" (the bundled example)" if bundled else "")
+    ]
     for status in runtime.reconciler.status():
         detail = status.address or status.reason
-        lines.append(f"  {status.gateway}/{status.name} [{status.kind}] {status.state} {detail}".rstrip())
+        lines.append(
+            f"  {status.gateway}/{status.name} [{status.kind}] {status.state} {detail}".rstrip()
+        )
         if status.kind == "webhook" and status.state == "running" and status.address:
-            lines.append(f"    try: curl -X POST -H 'Content-Type: application/json' -d '{{\"hello\": \"world\"}}' {status.address}")
-    lines.append(f"  status: gateways status   (or http://{settings.host}:{settings.admin_port}/status)")
+            lines.append(
+                "    try: curl -X POST -H 'Content-Type: application/json'"
+                f' -d \'{{"hello": "world"}}\' {status.address}'
+            )
+    lines.append(
+        f"  status: gateways status   (or http://{settings.host}:{settings.admin_port}/status)"
+    )
     if bundled:
-        lines.append("  edit a copy: gateways up --file my-gateways.yaml   (changes apply while it runs)")
+        lines.append(
+            "  edit a copy: gateways up --file my-gateways.yaml   (changes apply while it runs)"
+        )
     return "\n".join(lines)

@@ -43,7 +43,11 @@ class GatewayRuntime:
         self.settings = settings
         self.context = context or SourceContext(settings)
         extra = settings_watchers(settings)
-        default = Deliverer(list(extra), DeliverySpec(), max_in_flight=settings.max_in_flight) if extra else None
+        default = (
+            Deliverer(list(extra), DeliverySpec(), max_in_flight=settings.max_in_flight)
+            if extra
+            else None
+        )
         self.dispatcher = Dispatcher(settings.ce_overrides, default=default)
         self.reconciler = Reconciler(
             self.context,
@@ -61,17 +65,28 @@ class GatewayRuntime:
     async def start(self) -> None:
         settings = self.settings
         if settings.registry_file is not None:
-            self.registry = FileRegistry(settings.registry_file, self.reconciler.apply, settings.gateway_type)
+            self.registry = FileRegistry(
+                settings.registry_file, self.reconciler.apply, settings.gateway_type
+            )
         elif settings.configmaps:
             from gateways.registry.kube import KubeRegistry  # only needed in a cluster
 
-            self.registry = KubeRegistry(  # type: ignore[assignment]
-                settings.namespace, settings.configmaps, self.reconciler.apply, settings.gateway_type
+            self.registry = KubeRegistry(
+                settings.namespace,
+                settings.configmaps,
+                self.reconciler.apply,
+                settings.gateway_type,
             )
         else:
-            raise SettingsError("GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster")
+            raise SettingsError(
+                "GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster"
+            )
         if self._admin_enabled:
-            app = AdminApp(self.reconciler.status, lambda: self.reconciler.registry_problems, lambda: self._ready)
+            app = AdminApp(
+                self.reconciler.status,
+                lambda: self.reconciler.registry_problems,
+                lambda: self._ready,
+            )
             self.admin = Listener(app, settings.host, settings.admin_port)
             await self.admin.start()
         await self.registry.start()

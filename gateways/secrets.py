@@ -24,7 +24,8 @@ def resolve(ref: SecretRef, env: Mapping[str, str] | None = None) -> str:
     """The secret's value, trailing newline stripped.
 
     ``{env}`` and ``{file}`` are read as named. ``{name, key}`` is looked for as a mounted
-    Secret (``$GATEWAYS_SECRETS_DIR/<name>/<key>``, then OpenFaaS's ``/var/openfaas/secrets/<name>``)
+    Secret (``$GATEWAYS_SECRETS_DIR/<name>/<key>``, then OpenFaaS's
+    ``/var/openfaas/secrets/<name>``)
     and then as the variable ``<NAME>_<KEY>``.
     """
     env = os.environ if env is None else env

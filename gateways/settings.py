@@ -16,6 +16,9 @@ from typing import Any
 from gateways.errors import SettingsError
 
 
+DEFAULT_STATE_DIR = Path("~/.local/state/gateways").expanduser()
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # Registry: a local file, or ConfigMaps watched through the Kubernetes API.
@@ -30,7 +33,7 @@ class Settings:
     # Serving.
     host: str = "127.0.0.1"  # GATEWAYS_HOST (0.0.0.0 inside a container)
     port: int = 8080  # PORT
-    state_dir: Path = Path("~/.local/state/gateways").expanduser()  # GATEWAYS_STATE_DIR
+    state_dir: Path = DEFAULT_STATE_DIR  # GATEWAYS_STATE_DIR
     max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
     log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
     admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
@@ -56,13 +59,17 @@ class Settings:
         if env.get("GATEWAYS_STATE_DIR"):
             values["state_dir"] = Path(env["GATEWAYS_STATE_DIR"]).expanduser()
         if env.get("GATEWAYS_MAX_IN_FLIGHT"):
-            values["max_in_flight"] = _int("GATEWAYS_MAX_IN_FLIGHT", env["GATEWAYS_MAX_IN_FLIGHT"], 1, 1 << 20)
+            values["max_in_flight"] = _int(
+                "GATEWAYS_MAX_IN_FLIGHT", env["GATEWAYS_MAX_IN_FLIGHT"], 1, 1 << 20
+            )
         if env.get("GATEWAYS_ADMIN_PORT"):
             values["admin_port"] = _int("GATEWAYS_ADMIN_PORT", env["GATEWAYS_ADMIN_PORT"], 0, 65535)
         if env.get("GATEWAYS_LOG_LEVEL"):
             level = env["GATEWAYS_LOG_LEVEL"].upper()
             if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-                raise SettingsError("GATEWAYS_LOG_LEVEL", f"{level!r} is not DEBUG, INFO, WARNING or ERROR")
+                raise SettingsError(
+                    "GATEWAYS_LOG_LEVEL", f"{level!r} is not DEBUG, INFO, WARNING or ERROR"
+                )
             values["log_level"] = level
         return cls(**values)
 

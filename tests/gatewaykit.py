@@ -40,7 +40,10 @@ def configmap(
         annotations["gateways.dev/delivery"] = yaml.safe_dump(dict(delivery))
     if annotations:
         metadata["annotations"] = annotations
-    data = {key: value if isinstance(value, str) else yaml.safe_dump(dict(value)) for key, value in sources.items()}
+    data = {
+        key: value if isinstance(value, str) else yaml.safe_dump(dict(value))
+        for key, value in sources.items()
+    }
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
 
 

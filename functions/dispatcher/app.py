@@ -28,7 +28,9 @@ from gateways.source import Origin, RawEvent
 
 
 class DispatcherFunction:
-    def __init__(self, settings: Settings | None = None, runtime: GatewayRuntime | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, runtime: GatewayRuntime | None = None
+    ) -> None:
         self.settings = settings or Settings.from_env()
         # The registry tells each gateway's watchers and delivery spec; no source runs here.
         self.runtime = runtime or GatewayRuntime(self.settings, accept=lambda kind: False)
@@ -96,8 +98,14 @@ def _parse_raw_request(body: bytes) -> tuple[Origin, list[RawEvent], bool]:
     except ValueError as exc:
         raise EventFormatError(f"request body is not JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise EventFormatError("request body must be a JSON object with gateway, source, kind, events")
-    missing = [k for k in ("gateway", "source", "kind") if not isinstance(document.get(k), str) or not document[k]]
+        raise EventFormatError(
+            "request body must be a JSON object with gateway, source, kind, events"
+        )
+    missing = [
+        k
+        for k in ("gateway", "source", "kind")
+        if not isinstance(document.get(k), str) or not document[k]
+    ]
     if missing:
         raise EventFormatError(f"{', '.join(missing)}: required (a non-empty string)")
     events = document.get("events")

@@ -16,7 +16,9 @@ class WebhookFunction:
         self.router = Router()
         context = SourceContext(self.settings)
         context.resources["webhook-servers"] = WebhookServers(shared=self.router)
-        self.runtime = GatewayRuntime(self.settings, accept=lambda kind: kind == "webhook", context=context)
+        self.runtime = GatewayRuntime(
+            self.settings, accept=lambda kind: kind == "webhook", context=context
+        )
 
     async def startup(self) -> None:
         await self.runtime.start()

@@ -12,6 +12,6 @@ from gateways.hosting.bridge import SyncBridge, flask_handle
 _bridge = SyncBridge(WebhookFunction)
 
 
-@functions_framework.http  # type: ignore[untyped-decorator]
+@functions_framework.http
 def webhook(request: Any) -> tuple[bytes, int, dict[str, str]]:
     return flask_handle(_bridge, request)

@@ -21,7 +21,15 @@ log = logging.getLogger(__name__)
 UNKNOWN_PATH_BODY_LIMIT = 64 << 10
 # Not forwarded to watchers: hop-by-hop headers, and credentials (secrets never leave here).
 _DROPPED_HEADERS = frozenset(
-    {"authorization", "connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade"}
+    {
+        "authorization",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "te",
+        "upgrade",
+    }
 )
 
 
@@ -41,6 +49,12 @@ class Route:
 class Router:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+
+    async def startup(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
 
     def add(self, route: Route) -> None:
         current = self.routes.get(route.config.endpoint)
@@ -110,7 +124,10 @@ def _check_auth(route: Route, request: Request) -> Response | None:
         signature = request.header(spec.header)
         if not signature:
             return Response.error(401, f"signature header {spec.header} required")
-        expected = spec.prefix + hmac.new(route.hmac_key, request.body, getattr(hashlib, spec.algorithm)).hexdigest()
+        expected = (
+            spec.prefix
+            + hmac.new(route.hmac_key, request.body, getattr(hashlib, spec.algorithm)).hexdigest()
+        )
         if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
             return Response.error(403, "signature does not match")
     return None

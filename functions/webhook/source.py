@@ -47,7 +47,9 @@ class WebhookServers:
             return route.config.endpoint
         config = route.config
         port_number = config.port or self.default_port
-        tls = (config.server_cert_path, config.server_key_path) if config.tls else None
+        tls = None
+        if config.server_cert_path and config.server_key_path:
+            tls = (config.server_cert_path, config.server_key_path)
         port = self.ports.get(port_number)
         if port is None:
             context = _tls_context(tls)
@@ -59,8 +61,9 @@ class WebhookServers:
         else:
             if port.tls != tls:
                 raise PortConflictError(
-                    f"port: {port_number} is already served {'with' if port.tls else 'without'} TLS "
-                    "by another source; sources on one port must agree on serverCertPath/serverKeyPath"
+                    f"port: {port_number} is already served {'with' if port.tls else 'without'}"
+                    " TLS by another source; sources on one port must agree on"
+                    " serverCertPath/serverKeyPath"
                 )
             port.router.add(route)
         scheme = "https" if tls else "http"
@@ -90,7 +93,9 @@ def _tls_context(tls: tuple[str, str] | None) -> ssl.SSLContext | None:
     try:
         return server_ssl_context(cert, key)
     except (OSError, ssl.SSLError) as exc:
-        raise GatewayError(f"serverCertPath/serverKeyPath: cannot load certificate: {exc}") from None
+        raise GatewayError(
+            f"serverCertPath/serverKeyPath: cannot load certificate: {exc}"
+        ) from None
 
 
 class WebhookSource:

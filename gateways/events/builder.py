@@ -92,7 +92,9 @@ def incoming(raw: RawEvent) -> CloudEvent | None:
         headers = {k: v for k, v in headers.items() if valid_extension_name(k) or k in _CORE}
     if not any(k.lower() == prefix + "specversion" for k in headers):
         return None
-    return http.from_prefixed(headers, prefix, content_type, raw.payload, percent_encoded=percent_encoded)
+    return http.from_prefixed(
+        headers, prefix, content_type, raw.payload, percent_encoded=percent_encoded
+    )
 
 
 _CORE = ("specversion", "id", "source", "type", "subject", "time", "dataschema")

@@ -13,7 +13,9 @@ SPEC_VERSION = "1.0"
 REQUIRED = ("specversion", "id", "source", "type")
 OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-_JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json(?:\s*;.*)?$|^text/json(?:\s*;.*)?$", re.I)
+_JSON_TYPE = re.compile(
+    r"^application/(?:[\w.+-]+\+)?json(?:\s*;.*)?$|^text/json(?:\s*;.*)?$", re.I
+)
 
 
 def is_json_type(content_type: str | None) -> bool:

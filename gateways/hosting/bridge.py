@@ -68,7 +68,9 @@ def request_from_parts(
 def openfaas_handle(bridge: SyncBridge, event: Any, context: Any) -> dict[str, Any]:
     """The OpenFaaS ``python3-http`` contract: ``event`` has body/headers/method/query/path."""
     query = getattr(event, "query", None) or {}
-    raw_query = "&".join(f"{k}={v}" for k, v in query.items()) if isinstance(query, Mapping) else str(query)
+    raw_query = (
+        "&".join(f"{k}={v}" for k, v in query.items()) if isinstance(query, Mapping) else str(query)
+    )
     response = bridge.handle(
         request_from_parts(event.method, event.path, event.headers or {}, event.body, raw_query)
     )

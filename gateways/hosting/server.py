@@ -33,11 +33,12 @@ class Listener:
         server = web.Server(self._serve, access_log=None)
         self._runner = web.ServerRunner(server, shutdown_timeout=5.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context, reuse_address=True)
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=self.ssl_context, reuse_address=True
+        )
         await site.start()
         if self.port == 0:
-            sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-            self.port = sockets[0].getsockname()[1]
+            self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
         if self._runner is not None:

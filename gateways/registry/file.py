@@ -30,7 +30,9 @@ def load_file(path: Path, default_kind: str | None = None) -> tuple[list[Gateway
     return load_text(text, str(path), default_kind)
 
 
-def load_text(text: str, label: str, default_kind: str | None = None) -> tuple[list[Gateway], list[str]]:
+def load_text(
+    text: str, label: str, default_kind: str | None = None
+) -> tuple[list[Gateway], list[str]]:
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
@@ -40,7 +42,11 @@ def load_text(text: str, label: str, default_kind: str | None = None) -> tuple[l
 
 class FileRegistry:
     def __init__(
-        self, path: Path, on_change: OnChange, default_kind: str | None = None, poll_seconds: float = 0.5
+        self,
+        path: Path,
+        on_change: OnChange,
+        default_kind: str | None = None,
+        poll_seconds: float = 0.5,
     ) -> None:
         self.path = path
         self.on_change = on_change
@@ -81,15 +87,23 @@ class FileRegistry:
         try:
             content = self.path.read_bytes()
         except OSError as exc:
-            log.error("registry %s: cannot read: %s; keeping the sources that run", self.path, exc.strerror)
+            log.error(
+                "registry %s: cannot read: %s; keeping the sources that run",
+                self.path,
+                exc.strerror,
+            )
             return
         digest = hashlib.sha256(content).hexdigest()
         if digest == self._digest:
             return
-        gateways, problems = load_text(content.decode("utf-8", errors="replace"), str(self.path), self.default_kind)
+        gateways, problems = load_text(
+            content.decode("utf-8", errors="replace"), str(self.path), self.default_kind
+        )
         if not gateways and problems and self._digest is not None:
             # An unreadable edit (half-saved, bad YAML) must not stop everything that runs.
-            log.error("registry %s: %s; keeping the sources that run", self.path, "; ".join(problems))
+            log.error(
+                "registry %s: %s; keeping the sources that run", self.path, "; ".join(problems)
+            )
             return
         self._digest = digest
         await self.on_change(gateways, problems)

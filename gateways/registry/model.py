@@ -109,7 +109,9 @@ def gateways_from_documents(
         if document is None:
             continue
         if not isinstance(document, Mapping):
-            problems.append(f"document: expected a ConfigMap mapping, got {type(document).__name__}")
+            problems.append(
+                f"document: expected a ConfigMap mapping, got {type(document).__name__}"
+            )
             continue
         try:
             gateways.append(gateway_from_configmap(document, default_kind))

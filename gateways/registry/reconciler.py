@@ -9,8 +9,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import yaml
-
 from gateways.config import parse_source
 from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
 from gateways.dispatch import Dispatcher
@@ -69,10 +67,14 @@ class Reconciler:
                     continue
                 wanted.update({(gateway.name, e.name): e for e in gateway.entries.values()})
             for key in [k for k, r in self.running.items() if wanted.get(k) != r.entry]:
-                await self._stop(key, "removed from the registry" if key not in wanted else "config changed")
+                await self._stop(
+                    key, "removed from the registry" if key not in wanted else "config changed"
+                )
             for key in [k for k in self.statuses if k not in wanted]:
                 del self.statuses[key]
-            for name in [g for g in self._delivery_digests if g not in {gw.name for gw in gateways}]:
+            for name in [
+                g for g in self._delivery_digests if g not in {gw.name for gw in gateways}
+            ]:
                 del self._delivery_digests[name]
                 old = self.dispatcher.remove_deliverer(name)
                 if old is not None:
@@ -89,14 +91,18 @@ class Reconciler:
         """(Re)build the gateway's deliverer when its watchers or delivery spec changed."""
         if self._delivery_digests.get(gateway.name) == gateway.delivery_digest:
             return ""
+        label = f"configmap/{gateway.name}"
         try:
-            watchers = list(parse_watchers(_yaml(gateway.watchers, "watchers"), label=f"configmap/{gateway.name}"))
-            spec = DeliverySpec.parse(_yaml(gateway.delivery, "delivery") or {}, label=f"configmap/{gateway.name}")
+            watchers = list(parse_watchers(gateway.watchers, label=f"{label}: watchers"))
+            spec = DeliverySpec.parse(gateway.delivery, label=f"{label}: delivery")
         except ConfigError as exc:
             return str(exc)
         watchers.extend(w for w in self.extra_watchers if w not in watchers)
         if not watchers:
-            return f"configmap/{gateway.name}: no watchers (set the gateways.dev/watchers annotation, GATEWAYS_WATCHERS or K_SINK)"
+            return (
+                f"configmap/{gateway.name}: no watchers (set the gateways.dev/watchers"
+                " annotation, GATEWAYS_WATCHERS or K_SINK)"
+            )
         deliverer = Deliverer(watchers, spec, max_in_flight=self.max_in_flight)
         old = self.dispatcher.set_deliverer(gateway.name, deliverer)
         if old is not None:
@@ -107,7 +113,11 @@ class Reconciler:
     async def _start(self, entry: Entry) -> None:
         kind = self.kinds.get(entry.kind)
         if kind is None:
-            self._set(entry, "rejected", f"{entry.label}: no runtime for kind {entry.kind!r} in this process")
+            self._set(
+                entry,
+                "rejected",
+                f"{entry.label}: no runtime for kind {entry.kind!r} in this process",
+            )
             return
         try:
             config = parse_source(entry.kind, entry.name, entry.value)
@@ -156,15 +166,6 @@ class Reconciler:
             previous = self.statuses.get(key)
             address = previous.address if previous else ""
             self._set(running.entry, state, reason, address)  # type: ignore[arg-type]
-
-
-def _yaml(text: str | None, what: str) -> object:
-    if not text:
-        return None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{what}: not valid YAML: {exc}"]) from None
 
 
 async def _quietly_stop(source: Source) -> None:

@@ -20,7 +20,9 @@ class SourceStatus:
     address: str = ""
 
     @classmethod
-    def now(cls, gateway: str, name: str, kind: str, state: State, reason: str = "", address: str = "") -> SourceStatus:
+    def now(
+        cls, gateway: str, name: str, kind: str, state: State, reason: str = "", address: str = ""
+    ) -> SourceStatus:
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         return cls(gateway, name, kind, state, reason, stamp, address)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +25,9 @@ from tests.watcher import RecordingWatcher
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "reference-data"
 
 
-async def _serve(tmp_path: Path, watchers: list[str], delivery: dict[str, Any]) -> tuple[Listener, DispatcherFunction]:
+async def _serve(
+    tmp_path: Path, watchers: list[str], delivery: dict[str, Any]
+) -> tuple[Listener, DispatcherFunction]:
     registry = write_registry(
         tmp_path / "registry.yaml",
         configmap("streams", "nats", {}, watchers=watchers, delivery=delivery),
@@ -47,25 +50,39 @@ async def dispatcher(tmp_path: Path, watcher: RecordingWatcher) -> AsyncIterator
 
 async def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
     skip = () if "content-type" in headers else ("Content-Type",)
-    async with aiohttp.ClientSession() as session, session.post(
-        url, data=body, headers=headers, skip_auto_headers=skip
-    ) as reply:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers, skip_auto_headers=skip) as reply,
+    ):
         text = await reply.read()
         return reply.status, json.loads(text) if text else None
 
 
 def _raw_batch(*raws: RawEvent, gateway: str = "streams") -> bytes:
     return json.dumps(
-        {"gateway": gateway, "source": "orders", "kind": "nats", "events": [r.to_wire() for r in raws]}
+        {
+            "gateway": gateway,
+            "source": "orders",
+            "kind": "nats",
+            "events": [r.to_wire() for r in raws],
+        }
     ).encode()
 
 
 async def test_raw_batch_becomes_cloudevents(dispatcher: str, watcher: RecordingWatcher) -> None:
     raws = [
-        RawEvent(b'{"n": 1}', id="s/1", subject="orders.eu", action="message", extensions={"natssubject": "orders.eu"}),
+        RawEvent(
+            b'{"n": 1}',
+            id="s/1",
+            subject="orders.eu",
+            action="message",
+            extensions={"natssubject": "orders.eu"},
+        ),
         RawEvent(bytes([0, 255, 1]), id="s/2", subject="orders.us", action="message"),
     ]
-    status, document = await _post(dispatcher, _raw_batch(*raws), {"content-type": "application/json"})
+    status, document = await _post(
+        dispatcher, _raw_batch(*raws), {"content-type": "application/json"}
+    )
     assert status == 200, document
     assert [r["ok"] for r in document["results"]] == [True, True]
     requests = await watcher.wait_for(2)
@@ -82,18 +99,26 @@ async def test_raw_batch_becomes_cloudevents(dispatcher: str, watcher: Recording
 
 async def test_503_is_retried_with_backoff(dispatcher: str, watcher: RecordingWatcher) -> None:
     watcher.answer(503, 503)
-    status, document = await _post(dispatcher, _raw_batch(RawEvent(b"x", id="a")), {"content-type": "application/json"})
+    status, document = await _post(
+        dispatcher, _raw_batch(RawEvent(b"x", id="a")), {"content-type": "application/json"}
+    )
     assert status == 200, document
     attempts = await watcher.wait_for(3)
-    gaps = [later.received_at - earlier.answered_at for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [
+        later.received_at - earlier.answered_at for earlier, later in itertools.pairwise(attempts)
+    ]
     # exponential from PT0.1S: about 0.2 s, then 0.4 s (Knative: delay * 2^n)
     assert gaps[0] >= 0.15 and gaps[1] >= 0.3 and gaps[1] > gaps[0]
 
 
-async def test_400_is_not_retried_and_the_failure_is_reported(dispatcher: str, watcher: RecordingWatcher) -> None:
+async def test_400_is_not_retried_and_the_failure_is_reported(
+    dispatcher: str, watcher: RecordingWatcher
+) -> None:
     watcher.answer(400)
     status, document = await _post(
-        dispatcher, _raw_batch(RawEvent(b"x", id="bad"), RawEvent(b"y", id="good")), {"content-type": "application/json"}
+        dispatcher,
+        _raw_batch(RawEvent(b"x", id="bad"), RawEvent(b"y", id="good")),
+        {"content-type": "application/json"},
     )
     assert status == 503
     results = {r["id"]: r for r in document["results"]}
@@ -105,9 +130,15 @@ async def test_400_is_not_retried_and_the_failure_is_reported(dispatcher: str, w
 
 async def test_dead_letter_sink_gets_knativeerror_extensions(tmp_path: Path, make_watcher) -> None:
     watcher, dead = await make_watcher(default=503), await make_watcher()
-    listener, app = await _serve(tmp_path, [watcher.url], {"retry": 1, "backoffDelay": "PT0.01S", "deadLetterSink": dead.url})
+    listener, app = await _serve(
+        tmp_path, [watcher.url], {"retry": 1, "backoffDelay": "PT0.01S", "deadLetterSink": dead.url}
+    )
     try:
-        status, _ = await _post(listener.url, _raw_batch(RawEvent(b'{"k": 1}', id="dl")), {"content-type": "application/json"})
+        status, _ = await _post(
+            listener.url,
+            _raw_batch(RawEvent(b'{"k": 1}', id="dl")),
+            {"content-type": "application/json"},
+        )
         assert status == 200
         [request] = await dead.wait_for(1)
         assert request.event is not None
@@ -120,9 +151,15 @@ async def test_dead_letter_sink_gets_knativeerror_extensions(tmp_path: Path, mak
 
 
 async def test_malformed_requests_get_400_naming_the_field(dispatcher: str) -> None:
-    status, document = await _post(dispatcher, b'{"source": "s", "kind": "k", "events": []}', {"content-type": "application/json"})
+    status, document = await _post(
+        dispatcher,
+        b'{"source": "s", "kind": "k", "events": []}',
+        {"content-type": "application/json"},
+    )
     assert status == 400 and "gateway" in document["error"]
-    body = json.dumps({"gateway": "streams", "source": "s", "kind": "nats", "events": [{"data_base64": "%%"}]})
+    body = json.dumps(
+        {"gateway": "streams", "source": "s", "kind": "nats", "events": [{"data_base64": "%%"}]}
+    )
     status, document = await _post(dispatcher, body.encode(), {"content-type": "application/json"})
     assert status == 400 and "events[0]: raw event: data_base64" in document["error"]
 
@@ -130,7 +167,9 @@ async def test_malformed_requests_get_400_naming_the_field(dispatcher: str) -> N
 def _conformance_events() -> list[CloudEvent]:
     events = []
     for name in ("v1.yaml", "v1.0/v1_minimum.yaml"):
-        for case in yaml.safe_load_all((SHARED / "cloudevents-conformance" / "yaml" / name).read_text()):
+        for case in yaml.safe_load_all(
+            (SHARED / "cloudevents-conformance" / "yaml" / name).read_text()
+        ):
             context = dict(case["ContextAttributes"])
             extensions = context.pop("Extensions", {}) or {}
             attributes = {k: _as_text(v) for k, v in {**context, **extensions}.items()}
@@ -146,7 +185,9 @@ def _as_text(value: Any) -> str:
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
-async def test_conformance_cases_pass_through_unchanged(dispatcher: str, watcher: RecordingWatcher, mode: str) -> None:
+async def test_conformance_cases_pass_through_unchanged(
+    dispatcher: str, watcher: RecordingWatcher, mode: str
+) -> None:
     cases = _conformance_events()
     assert len(cases) == 8
     for event in cases:
@@ -159,19 +200,29 @@ async def test_conformance_cases_pass_through_unchanged(dispatcher: str, watcher
         received = request.event
         assert received is not None, request.event_error
         assert received.attributes == sent.attributes
-        if sent.content_type and "json" in sent.content_type or sent.content_type is None:
+        if (sent.content_type and "json" in sent.content_type) or sent.content_type is None:
             assert json.loads(received.data or b"null") == json.loads(sent.data or b"null")
         else:
             assert received.data == sent.data
 
 
-async def test_structured_data_base64_and_batches(dispatcher: str, watcher: RecordingWatcher) -> None:
+async def test_structured_data_base64_and_batches(
+    dispatcher: str, watcher: RecordingWatcher
+) -> None:
     document = [
-        {"specversion": "1.0", "id": "b1", "source": "/s", "type": "t", "datacontenttype": "image/png",
-         "data_base64": base64.b64encode(b"\x89PNG").decode()},
+        {
+            "specversion": "1.0",
+            "id": "b1",
+            "source": "/s",
+            "type": "t",
+            "datacontenttype": "image/png",
+            "data_base64": base64.b64encode(b"\x89PNG").decode(),
+        },
         {"specversion": "1.0", "id": "b2", "source": "/s", "type": "t", "data": {"a": 1}},
     ]
-    status, _ = await _post(dispatcher, json.dumps(document).encode(), {"content-type": ce_http.BATCH_TYPE})
+    status, _ = await _post(
+        dispatcher, json.dumps(document).encode(), {"content-type": ce_http.BATCH_TYPE}
+    )
     assert status == 200
     events = {r.event.id: r.event for r in await watcher.wait_for(2) if r.event}
     assert events["b1"].data == b"\x89PNG"

@@ -1,4 +1,4 @@
-"""The embedded default as a user meets it: `gateways up` in a real process, edited while running."""
+"""The embedded default as a user meets it: `gateways up` in a real process, edited live."""
 
 from __future__ import annotations
 
@@ -14,10 +14,22 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.gatewaykit import configmap, free_port, start_gateway, status_of, wait_until, write_registry
+from tests.gatewaykit import (
+    configmap,
+    free_port,
+    start_gateway,
+    status_of,
+    wait_until,
+    write_registry,
+)
 from tests.watcher import RecordingWatcher
 
-SHARED_EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "reference-data" / "argo-events-v0.10-examples"
+SHARED_EXAMPLES = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "reference-data"
+    / "argo-events-v0.10-examples"
+)
 
 
 class Gateway:
@@ -41,7 +53,9 @@ class Gateway:
     def status(self) -> tuple[int, str]:
         done = subprocess.run(
             [sys.executable, "-m", "gateways.cli", "status", "--admin", self.admin],
-            capture_output=True, text=True, timeout=10,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
         return done.returncode, done.stdout + done.stderr
 
@@ -49,20 +63,32 @@ class Gateway:
 async def _up(*args: str, env: dict[str, str] | None = None) -> Gateway:
     admin_port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateways.cli", "up", "--admin-port", str(admin_port), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "gateways.cli",
+        "up",
+        "--admin-port",
+        str(admin_port),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     gateway = Gateway(process, admin_port)
-    await wait_until(lambda: any(line.startswith("gateways: running") for line in gateway.lines), timeout=20)
+    await wait_until(
+        lambda: any(line.startswith("gateways: running") for line in gateway.lines), timeout=20
+    )
     return gateway
 
 
 async def _post(url: str, body: bytes = b'{"hello": "world"}', method: str = "POST") -> int:
     try:
-        async with aiohttp.ClientSession() as session, session.request(
-            method, url, data=body, headers={"content-type": "application/json"}
-        ) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method, url, data=body, headers={"content-type": "application/json"}
+            ) as reply,
+        ):
             return reply.status
     except aiohttp.ClientConnectionError:
         return 0
@@ -85,14 +111,25 @@ async def test_bundled_default_prints_the_curl_line_and_prints_events(bundled: G
     banner = "".join(bundled.lines)
     assert "curl -X POST" in banner and "http://127.0.0.1:12000/example" in banner
     assert await _post("http://127.0.0.1:12000/example") == 200
-    await wait_until(lambda: any('"dev.gateways.webhook.request"' in line for line in bundled.lines), timeout=5)
-    event = json.loads(next(line for line in bundled.lines if '"dev.gateways.webhook.request"' in line))
-    assert event["data"] == {"hello": "world"} and event["source"] == "/gateways/webhook-gateway/example"
+    await wait_until(
+        lambda: any('"dev.gateways.webhook.request"' in line for line in bundled.lines), timeout=5
+    )
+    event = json.loads(
+        next(line for line in bundled.lines if '"dev.gateways.webhook.request"' in line)
+    )
+    assert (
+        event["data"] == {"hello": "world"}
+        and event["source"] == "/gateways/webhook-gateway/example"
+    )
     # The bundled calendar source ticks every ten seconds.
-    await wait_until(lambda: any('"dev.gateways.calendar.tick"' in line for line in bundled.lines), timeout=15)
+    await wait_until(
+        lambda: any('"dev.gateways.calendar.tick"' in line for line in bundled.lines), timeout=15
+    )
 
 
-async def test_registry_edits_apply_while_running(tmp_path: Path, watcher: RecordingWatcher) -> None:
+async def test_registry_edits_apply_while_running(
+    tmp_path: Path, watcher: RecordingWatcher
+) -> None:
     port = free_port()
     registry = tmp_path / "gateways.yaml"
 
@@ -100,7 +137,9 @@ async def test_registry_edits_apply_while_running(tmp_path: Path, watcher: Recor
         write_registry(registry, configmap("hooks", "webhook", sources, watchers=[watcher.url]))
 
     write({"a": {"port": port, "endpoint": "/a"}})
-    gateway = await _up("--file", str(registry), env={"GATEWAYS_STATE_DIR": str(tmp_path / "state")})
+    gateway = await _up(
+        "--file", str(registry), env={"GATEWAYS_STATE_DIR": str(tmp_path / "state")}
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert await _post(base + "/a") == 200
@@ -108,7 +147,12 @@ async def test_registry_edits_apply_while_running(tmp_path: Path, watcher: Recor
         await _eventually_status(base + "/b", 200)
         write({"b": {"port": port, "endpoint": "/b"}})
         await _eventually_status(base + "/a", 404)
-        write({"b": {"port": port, "endpoint": "/b"}, "bad": {"port": port, "endpoint": "/bad", "method": "FETCH"}})
+        write(
+            {
+                "b": {"port": port, "endpoint": "/b"},
+                "bad": {"port": port, "endpoint": "/bad", "method": "FETCH"},
+            }
+        )
         async with asyncio.timeout(10):
             while "rejected" not in gateway.status()[1]:
                 await asyncio.sleep(0.1)
@@ -122,20 +166,35 @@ async def test_registry_edits_apply_while_running(tmp_path: Path, watcher: Recor
         await gateway.stop()
 
 
-async def test_seed_era_examples_run_on_their_own_ports(tmp_path: Path, watcher: RecordingWatcher) -> None:
-    webhook = await start_gateway(SHARED_EXAMPLES / "webhook.yaml", tmp_path / "w", gateway_type="webhook",
-                                  watchers=(watcher.url,))
-    calendar = await start_gateway(SHARED_EXAMPLES / "calendar.yaml", tmp_path / "c", gateway_type="calendar",
-                                   watchers=(watcher.url,))
+async def test_seed_era_examples_run_on_their_own_ports(
+    tmp_path: Path, watcher: RecordingWatcher
+) -> None:
+    webhook = await start_gateway(
+        SHARED_EXAMPLES / "webhook.yaml",
+        tmp_path / "w",
+        gateway_type="webhook",
+        watchers=(watcher.url,),
+    )
+    calendar = await start_gateway(
+        SHARED_EXAMPLES / "calendar.yaml",
+        tmp_path / "c",
+        gateway_type="calendar",
+        watchers=(watcher.url,),
+    )
     try:
         assert await _post("http://127.0.0.1:12000/example") == 200
         assert await _post("http://127.0.0.1:14000/example3", method="PUT") == 200
         assert await _post("http://127.0.0.1:14000/example4") == 200
         secure = status_of(webhook, "example-secure")
-        assert secure.state == "failed" and "serverCertPath: /bin/webhook-secure/crt does not exist" in secure.reason
+        assert (
+            secure.state == "failed"
+            and "serverCertPath: /bin/webhook-secure/crt does not exist" in secure.reason
+        )
         assert {s.state for s in calendar.reconciler.status()} == {"running"}
         # example-with-interval ticks every 10 s.
-        await wait_until(lambda: any(e.type == "dev.gateways.calendar.tick" for e in watcher.events), timeout=15)
+        await wait_until(
+            lambda: any(e.type == "dev.gateways.calendar.tick" for e in watcher.events), timeout=15
+        )
         sources = {e.source for e in watcher.events}
         assert "/gateways/webhook-event-source/example" in sources
         assert "/gateways/calendar-event-source/example-with-interval" in sources

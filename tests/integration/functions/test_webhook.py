@@ -1,4 +1,4 @@
-"""The webhook function over real HTTP: request -> CloudEvent at a real watcher, and every refusal."""
+"""The webhook function over real HTTP: request -> CloudEvent at a real watcher; every refusal."""
 
 from __future__ import annotations
 
@@ -18,12 +18,21 @@ from tests.gatewaykit import configmap, free_port, start_gateway, status_of, wri
 from tests.watcher import RecordingWatcher, Reply
 
 
-async def _post(url: str, body: bytes = b"{}", **kwargs: object) -> tuple[int, bytes, dict[str, str]]:
+async def _post(
+    url: str, body: bytes = b"{}", **kwargs: object
+) -> tuple[int, bytes, dict[str, str]]:
     headers = kwargs.pop("headers", {"content-type": "application/json"})
     method = str(kwargs.pop("method", "POST"))
-    async with aiohttp.ClientSession() as session, session.request(
-        method, url, data=body, headers=headers, **kwargs  # type: ignore[arg-type]
-    ) as reply:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method,
+            url,
+            data=body,
+            headers=headers,
+            **kwargs,  # type: ignore[arg-type]
+        ) as reply,
+    ):
         return reply.status, await reply.read(), dict(reply.headers)
 
 
@@ -38,10 +47,23 @@ async def gateway(tmp_path: Path, watcher: RecordingWatcher, monkeypatch: pytest
             "hooks",
             "webhook",
             {
-                "example": {"port": port, "endpoint": "/example", "method": "POST", "maxPayloadSize": 1024},
+                "example": {
+                    "port": port,
+                    "endpoint": "/example",
+                    "method": "POST",
+                    "maxPayloadSize": 1024,
+                },
                 "multi": {"port": port, "endpoint": "/multi", "methods": ["PUT", "PATCH"]},
-                "bearer": {"port": port, "endpoint": "/bearer", "auth": {"bearerToken": {"env": "HOOK_TOKEN"}}},
-                "github": {"port": port, "endpoint": "/github", "auth": {"hmac": {"secret": {"env": "HOOK_HMAC"}}}},
+                "bearer": {
+                    "port": port,
+                    "endpoint": "/bearer",
+                    "auth": {"bearerToken": {"env": "HOOK_TOKEN"}},
+                },
+                "github": {
+                    "port": port,
+                    "endpoint": "/github",
+                    "auth": {"hmac": {"secret": {"env": "HOOK_HMAC"}}},
+                },
             },
             watchers=[watcher.url],
             delivery={"retry": 2, "backoffDelay": "PT0.05S"},
@@ -54,8 +76,11 @@ async def gateway(tmp_path: Path, watcher: RecordingWatcher, monkeypatch: pytest
 
 async def test_post_reaches_the_watcher_as_a_cloudevent(gateway, watcher: RecordingWatcher) -> None:
     _, base = gateway
-    status, body, _ = await _post(base + "/example?page=2&q=a%20b", b'{"hello": "world"}',
-                                  headers={"content-type": "application/json", "x-request-id": "r-1"})
+    status, body, _ = await _post(
+        base + "/example?page=2&q=a%20b",
+        b'{"hello": "world"}',
+        headers={"content-type": "application/json", "x-request-id": "r-1"},
+    )
     assert status == 200, body
     [request] = await watcher.wait_for(1)
     event = request.event
@@ -102,7 +127,11 @@ async def test_github_hmac_signature(gateway, watcher: RecordingWatcher) -> None
     assert (await _post(base + "/github", body))[0] == 401
     bad = {"x-hub-signature-256": "sha256=" + "0" * 64, "content-type": "application/json"}
     assert (await _post(base + "/github", body, headers=bad))[0] == 403
-    good = {"x-hub-signature-256": signature, "content-type": "application/json", "x-github-event": "pull_request"}
+    good = {
+        "x-hub-signature-256": signature,
+        "content-type": "application/json",
+        "x-github-event": "pull_request",
+    }
     assert (await _post(base + "/github", body, headers=good))[0] == 200
     [request] = await watcher.wait_for(1)
     assert request.event is not None and request.event.json() == {"action": "opened"}
@@ -125,8 +154,13 @@ async def test_dead_letter_sink_turns_failure_into_2xx(tmp_path: Path, make_watc
     port = free_port()
     registry = write_registry(
         tmp_path / "registry.yaml",
-        configmap("hooks", "webhook", {"example": {"port": port, "endpoint": "/x"}}, watchers=[watcher.url],
-                  delivery={"retry": 1, "backoffDelay": "PT0.01S", "deadLetterSink": dead.url}),
+        configmap(
+            "hooks",
+            "webhook",
+            {"example": {"port": port, "endpoint": "/x"}},
+            watchers=[watcher.url],
+            delivery={"retry": 1, "backoffDelay": "PT0.01S", "deadLetterSink": dead.url},
+        ),
     )
     runtime = await start_gateway(registry, tmp_path)
     try:
@@ -142,18 +176,28 @@ async def test_dead_letter_sink_turns_failure_into_2xx(tmp_path: Path, make_watc
         await runtime.stop()
 
 
-async def test_incoming_cloudevent_passes_through_unchanged(gateway, watcher: RecordingWatcher) -> None:
+async def test_incoming_cloudevent_passes_through_unchanged(
+    gateway, watcher: RecordingWatcher
+) -> None:
     _, base = gateway
     headers = {
-        "ce-specversion": "1.0", "ce-id": "abc-1", "ce-type": "com.example.thing",
-        "ce-source": "/elsewhere", "ce-myext": "v", "content-type": "text/plain",
+        "ce-specversion": "1.0",
+        "ce-id": "abc-1",
+        "ce-type": "com.example.thing",
+        "ce-source": "/elsewhere",
+        "ce-myext": "v",
+        "content-type": "text/plain",
     }
     assert (await _post(base + "/example", b"hi", headers=headers))[0] == 200
     [request] = await watcher.wait_for(1)
     assert request.event is not None
     assert request.event.attributes == {
-        "specversion": "1.0", "id": "abc-1", "type": "com.example.thing",
-        "source": "/elsewhere", "myext": "v", "datacontenttype": "text/plain",
+        "specversion": "1.0",
+        "id": "abc-1",
+        "type": "com.example.thing",
+        "source": "/elsewhere",
+        "myext": "v",
+        "datacontenttype": "text/plain",
     }
     assert request.body == b"hi"
 
@@ -161,24 +205,57 @@ async def test_incoming_cloudevent_passes_through_unchanged(gateway, watcher: Re
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
 
-async def test_tls_endpoint_and_missing_certificate_reported(tmp_path: Path, watcher: RecordingWatcher) -> None:
+async def test_tls_endpoint_and_missing_certificate_reported(
+    tmp_path: Path, watcher: RecordingWatcher
+) -> None:
     cert, key = _self_signed(tmp_path)
     secure, plain = free_port(), free_port()
     registry = write_registry(
         tmp_path / "registry.yaml",
-        configmap("hooks", "webhook", {
-            "secure": {"port": secure, "endpoint": "/s", "serverCertPath": str(cert), "serverKeyPath": str(key)},
-            "broken": {"port": free_port(), "endpoint": "/b", "serverCertPath": "/nonexistent/crt",
-                       "serverKeyPath": "/nonexistent/key"},
-            "plain": {"port": plain, "endpoint": "/p"},
-        }, watchers=[watcher.url]),
+        configmap(
+            "hooks",
+            "webhook",
+            {
+                "secure": {
+                    "port": secure,
+                    "endpoint": "/s",
+                    "serverCertPath": str(cert),
+                    "serverKeyPath": str(key),
+                },
+                "broken": {
+                    "port": free_port(),
+                    "endpoint": "/b",
+                    "serverCertPath": "/nonexistent/crt",
+                    "serverKeyPath": "/nonexistent/key",
+                },
+                "plain": {"port": plain, "endpoint": "/p"},
+            },
+            watchers=[watcher.url],
+        ),
     )
     runtime = await start_gateway(registry, tmp_path)
     try:

@@ -1,0 +1,117 @@
+"""Adapter settings, read once from the environment next to the shared :class:`Settings`.
+
+An adapter is a gateway client plus, unless ``GATEWAYS_EVENT_SOURCE_SERVER`` names an external
+(custom) one, its own event-source server. Its events go to the dispatcher function over HTTP
+(``GATEWAYS_DISPATCH=http``, the default when a dispatcher URL is set), or through the
+dispatcher in-process (``direct``, the default otherwise).
+
+``K_SINK`` is what a Knative ContainerSource or SinkBinding injects. In ``http`` mode it is the
+dispatcher's URL (``GATEWAYS_DISPATCHER_URL`` wins when both are set); in ``direct`` mode it
+is a watcher, as for every other process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from gateways.config.common import split_host_port
+from gateways.config.fields import parse_duration
+from gateways.delivery.spec import is_http_url
+from gateways.errors import SettingsError
+from gateways.settings import Settings
+
+Dispatch = Literal["direct", "http"]
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterSettings:
+    kind: str
+    base: Settings  # registry, watchers, admin port, GATEWAYS_MAX_IN_FLIGHT (per source)
+    dispatch: Dispatch = "direct"  # GATEWAYS_DISPATCH
+    dispatcher_url: str | None = None  # GATEWAYS_DISPATCHER_URL, else K_SINK (http mode)
+    # A custom event-source server to drive instead of the built-in one.
+    event_source_server: tuple[str, int] | None = None  # GATEWAYS_EVENT_SOURCE_SERVER
+    server_host: str = "127.0.0.1"  # GATEWAYS_EVENT_SOURCE_HOST (the built-in server)
+    server_port: int = 0  # GATEWAYS_EVENT_SOURCE_PORT (0: any free port)
+    batch_size: int = 64  # GATEWAYS_BATCH_SIZE: most events in one dispatcher request
+    batch_linger: float = 0.002  # GATEWAYS_BATCH_LINGER: longest wait to fill a batch
+    max_requests: int = 16  # GATEWAYS_DISPATCH_CONCURRENCY: dispatcher requests in flight
+    dispatch_timeout: float = 30.0  # GATEWAYS_DISPATCH_TIMEOUT: per request
+    dispatch_retries: int = 5  # GATEWAYS_DISPATCH_RETRIES: then the broker redelivers
+    shutdown_grace: float = 20.0  # GATEWAYS_SHUTDOWN_GRACE: in-flight events finish, else nacked
+
+    @property
+    def server_address(self) -> str:
+        host, port = self.event_source_server or (self.server_host, self.server_port)
+        return f"{host}:{port}"
+
+    @classmethod
+    def from_env(cls, kind: str, env: Mapping[str, str] | None = None) -> AdapterSettings:
+        env = os.environ if env is None else env
+        base = Settings.from_env(env)
+        values: dict[str, object] = {}
+        url = (env.get("GATEWAYS_DISPATCHER_URL") or "").strip()
+        variable = "GATEWAYS_DISPATCHER_URL"
+        if not url and base.sink:
+            url, variable = base.sink, "K_SINK"
+        mode = (env.get("GATEWAYS_DISPATCH") or ("http" if url else "direct")).strip().lower()
+        if mode not in ("direct", "http"):
+            raise SettingsError("GATEWAYS_DISPATCH", f"{mode!r} is not direct or http")
+        if mode == "http":
+            if not url:
+                raise SettingsError("GATEWAYS_DISPATCHER_URL", "required with GATEWAYS_DISPATCH=http (or K_SINK)")
+            if not is_http_url(url):
+                raise SettingsError(variable, f"{url!r} is not an absolute http or https URL")
+            base = replace(base, sink=None)  # K_SINK is the dispatcher here, not a watcher
+            values["dispatcher_url"] = url
+        values["dispatch"] = mode
+        if env.get("GATEWAYS_EVENT_SOURCE_SERVER"):
+            values["event_source_server"] = _address("GATEWAYS_EVENT_SOURCE_SERVER", env["GATEWAYS_EVENT_SOURCE_SERVER"])
+        if env.get("GATEWAYS_EVENT_SOURCE_HOST"):
+            values["server_host"] = env["GATEWAYS_EVENT_SOURCE_HOST"].strip()
+        for variable, name, low, high in (
+            ("GATEWAYS_EVENT_SOURCE_PORT", "server_port", 0, 65535),
+            ("GATEWAYS_BATCH_SIZE", "batch_size", 1, 10_000),
+            ("GATEWAYS_DISPATCH_CONCURRENCY", "max_requests", 1, 10_000),
+            ("GATEWAYS_DISPATCH_RETRIES", "dispatch_retries", 0, 1_000),
+        ):
+            if env.get(variable):
+                values[name] = _int(variable, env[variable], low, high)
+        for variable, name in (
+            ("GATEWAYS_BATCH_LINGER", "batch_linger"),
+            ("GATEWAYS_DISPATCH_TIMEOUT", "dispatch_timeout"),
+            ("GATEWAYS_SHUTDOWN_GRACE", "shutdown_grace"),
+        ):
+            if env.get(variable):
+                values[name] = _seconds(variable, env[variable])
+        return cls(kind, base, **values)  # type: ignore[arg-type]
+
+
+def _address(variable: str, value: str) -> tuple[str, int]:
+    try:
+        return split_host_port(value)
+    except ValueError as exc:
+        raise SettingsError(variable, str(exc)) from None
+
+
+def _int(variable: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(variable, f"{value!r} is not an integer") from None
+    if not low <= number <= high:
+        raise SettingsError(variable, f"{number} is not between {low} and {high}")
+    return number
+
+
+def _seconds(variable: str, value: str) -> float:
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise SettingsError(variable, str(exc)) from None
+    if seconds < 0:
+        raise SettingsError(variable, f"{value!r} must not be negative")
+    return seconds

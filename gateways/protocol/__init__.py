@@ -1,0 +1,5 @@
+"""The event-source protocol (``eventing.proto``) and its generated Python code.
+
+Regenerate after editing the .proto with ``python -m gateways.protocol.generate``; a test fails
+while the committed files are stale. PROTOCOL.md documents the protocol for server authors.
+"""
