@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import urlencode
 
 from gateways.function import FunctionApp, Request, Response
 
@@ -68,9 +69,11 @@ def request_from_parts(
 def openfaas_handle(bridge: SyncBridge, event: Any, context: Any) -> dict[str, Any]:
     """The OpenFaaS ``python3-http`` contract: ``event`` has body/headers/method/query/path."""
     query = getattr(event, "query", None) or {}
-    raw_query = (
-        "&".join(f"{k}={v}" for k, v in query.items()) if isinstance(query, Mapping) else str(query)
-    )
+    if isinstance(query, Mapping):
+        pairs = query.items(multi=True) if hasattr(query, "getlist") else query.items()
+        raw_query = urlencode(list(pairs))
+    else:
+        raw_query = str(query)
     response = bridge.handle(
         request_from_parts(event.method, event.path, event.headers or {}, event.body, raw_query)
     )

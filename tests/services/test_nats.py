@@ -61,9 +61,10 @@ async def test_jetstream_explicit_ack_and_redelivery(nats_service: NatsService) 
         info = await js.consumer_info(stream, f"smoke_{tag}")
         assert info.num_ack_pending == 0
         assert info.num_pending == 0
+        await psub.unsubscribe()
     finally:
         await js.delete_stream(stream)
-        await nc.drain()
+        await nc.close()
 
 
 async def test_user_password_listener(nats_service: NatsService) -> None:

@@ -1,0 +1,131 @@
+"""The long-running calendar scheduler: the calendar kind's Source (embedded default).
+
+On start it fires the ticks missed while it was down (within the catch-up bound), then sleeps
+until each next tick and fires it. A tick whose emit fails is retried with backoff, and state
+does not move past it; sub-minute intervals work here, unlike with a cron trigger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from functions.calendar.firing import fire_due
+from functions.calendar.state import FileStateStore, StateStore
+from functions.calendar.ticks import ScheduleExhaustedError, next_tick
+from gateways.config.calendar import CalendarConfig
+from gateways.config.common import Backoff
+from gateways.kinds import SourceContext
+from gateways.source import Emit, Origin
+
+log = logging.getLogger("functions.calendar")
+STATE_FILE = "calendar-state.json"
+# Long sleeps are taken in slices, so a wall clock that jumps (NTP, suspend) is noticed.
+MAX_SLEEP = 60.0
+StatusCallback = Callable[[str, str], None]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, aware."""
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class CalendarSource:
+    """``busy_retry``: seconds to wait while another process holds this source's claim."""
+
+    def __init__(
+        self,
+        origin: Origin,
+        config: CalendarConfig,
+        store: StateStore,
+        *,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        busy_retry: float = 1.0,
+        on_status: StatusCallback | None = None,
+    ) -> None:
+        self.origin = origin
+        self.config = config
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.backoff = backoff or Backoff()
+        self.busy_retry = busy_retry
+        self.on_status = on_status or (lambda state, reason: None)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, emit: Emit) -> None:
+        label = f"calendar {self.origin.gateway}/{self.origin.source}"
+        self._task = asyncio.create_task(self._run(emit), name=label)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self, emit: Emit) -> None:
+        failures = 0
+        while True:
+            firing = await fire_due(self.config, self.origin, self.store, emit, self.clock.now())
+            if firing.error is not None:
+                delay = self.backoff.delay(failures)
+                failures += 1
+                self.on_status("degraded", f"{firing.error}; retrying in {delay:.1f}s")
+                await self.clock.sleep(delay)
+                continue
+            if failures:
+                failures = 0
+                self.on_status("running", "")
+            if firing.busy or firing.state is None:
+                await self.clock.sleep(self.busy_retry)
+                continue
+            try:
+                tick = next_tick(self.config, firing.state)
+            except ScheduleExhaustedError as exc:
+                log.warning("calendar %s/%s: %s; nothing more to fire", self.origin.gateway, self.origin.source, exc)
+                self.on_status("failed", str(exc))
+                return
+            await self._sleep_until(tick)
+
+    async def _sleep_until(self, moment: datetime) -> None:
+        while (delay := (moment - self.clock.now()).total_seconds()) > 0:
+            await self.clock.sleep(min(delay, MAX_SLEEP))
+
+
+def state_store_for(settings: Any) -> StateStore:
+    """ConfigMap state when the registry is ConfigMaps in a cluster (replicas share it), else
+    ``<state_dir>/calendar-state.json``."""
+    if getattr(settings, "configmaps", ()):
+        from functions.calendar.kube_state import ConfigMapStateStore
+
+        return ConfigMapStateStore.in_cluster(settings.namespace)
+    return FileStateStore(Path(settings.state_dir).expanduser() / STATE_FILE)
+
+
+class CalendarKind:
+    name = "calendar"
+
+    def create(self, origin: Origin, config: CalendarConfig, context: SourceContext) -> CalendarSource:
+        store = context.resource("calendar-state", lambda: state_store_for(context.settings))
+        return CalendarSource(
+            origin, config, store, on_status=lambda state, reason: context.on_status(origin, state, reason)
+        )
+
+
+KIND = CalendarKind()
