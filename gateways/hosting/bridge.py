@@ -70,7 +70,8 @@ def openfaas_handle(bridge: SyncBridge, event: Any, context: Any) -> dict[str, A
     """The OpenFaaS ``python3-http`` contract: ``event`` has body/headers/method/query/path."""
     query = getattr(event, "query", None) or {}
     if isinstance(query, Mapping):
-        pairs = query.items(multi=True) if hasattr(query, "getlist") else query.items()
+        multi = getattr(query, "getlist", None) is not None  # werkzeug MultiDict keeps repeats
+        pairs = query.items(multi=True) if multi else query.items()  # type: ignore[call-arg]
         raw_query = urlencode(list(pairs))
     else:
         raw_query = str(query)
