@@ -15,7 +15,6 @@ from typing import Any
 
 from gateways.errors import SettingsError
 
-
 DEFAULT_STATE_DIR = Path("~/.local/state/gateways").expanduser()
 
 

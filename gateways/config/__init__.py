@@ -11,6 +11,7 @@ from typing import Any, Protocol, Self
 
 import yaml
 
+from gateways import yamltext
 from gateways.config.amqp import AMQPConfig
 from gateways.config.artifact import ArtifactConfig
 from gateways.config.calendar import CalendarConfig
@@ -60,7 +61,7 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
     raw: Any = value
     if isinstance(value, str):
         try:
-            raw = yaml.safe_load(value)
+            raw = yamltext.load(value)
         except yaml.YAMLError as exc:
             problems.add("", f"not valid YAML: {_yaml_problem(exc)}")
             problems.raise_if_any()

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from gateways import yamltext
 from gateways.errors import ConfigError
 
 BackoffPolicy = Literal["linear", "exponential"]
@@ -140,7 +141,7 @@ def _load(value: Mapping[str, Any] | str | None, label: str) -> Mapping[str, Any
     raw: Any = value
     if isinstance(value, str):
         try:
-            raw = yaml.safe_load(value)
+            raw = yamltext.load(value)
         except yaml.YAMLError as exc:
             raise ConfigError([f"{label}: not valid YAML: {exc}"]) from None
     if raw is None:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
+from gateways import yamltext
 from gateways.delivery.spec import is_http_url
 from gateways.errors import ConfigError, SettingsError
 
@@ -69,7 +70,7 @@ def parse_watchers(
     problems: list[str] = []
     if isinstance(value, str) and value.strip() != CONSOLE and not is_http_url(value.strip()):
         try:
-            value = yaml.safe_load(value)
+            value = yamltext.load(value)
         except yaml.YAMLError as exc:
             raise ConfigError([f"{label}: not valid YAML: {exc}"]) from None
     items = value if isinstance(value, list) else [] if value is None else [value]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from gateways import yamltext
 from gateways.registry.model import Gateway, gateways_from_documents
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def load_text(
     text: str, label: str, default_kind: str | None = None
 ) -> tuple[list[Gateway], list[str]]:
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yamltext.load_all(text))
     except yaml.YAMLError as exc:
         return [], [f"{label}: not valid YAML: {exc}"]
     return gateways_from_documents(documents, default_kind)
