@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol
@@ -46,14 +46,35 @@ class Kind(Protocol):
         """A source for one validated config; it starts nothing until ``start``."""
 
 
+class KindTable(Mapping[str, Kind]):
+    """The installed kinds, each imported on first use: a webhook function never pays for
+    the Kafka or Kubernetes clients. A kind that fails to import is logged and missing, so
+    its sources are rejected while every other kind runs."""
+
+    def __init__(self) -> None:
+        self._points = {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+        self._loaded: dict[str, Kind | None] = {}
+
+    def __getitem__(self, name: str) -> Kind:
+        if name not in self._loaded:
+            point = self._points[name]
+            try:
+                self._loaded[name] = point.load()
+            except Exception:
+                log.exception("source kind %r (%s) failed to load", name, point.value)
+                self._loaded[name] = None
+        kind = self._loaded[name]
+        if kind is None:
+            raise KeyError(name)
+        return kind
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._points)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+
 @functools.cache
-def kinds() -> dict[str, Kind]:
-    """Every installed kind that loads, by name; one that fails to import is logged and left out,
-    so its sources are rejected while every other kind runs."""
-    table: dict[str, Kind] = {}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            table[point.name] = point.load()
-        except Exception:
-            log.exception("source kind %r (%s) failed to load", point.name, point.value)
-    return table
+def kinds() -> KindTable:
+    return KindTable()
