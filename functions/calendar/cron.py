@@ -64,7 +64,11 @@ class ZonedCron:
                 if self._first_match(gap_start, first_wall) is not None:
                     gap_tick = begin
                     yield begin
-            lowest = first_wall if self.wildcard and previous_offset is not None else max(first_wall, passed)
+            lowest = (
+                first_wall
+                if self.wildcard and previous_offset is not None
+                else max(first_wall, passed)
+            )
             matches = croniter(self.expression, lowest - _TINY)
             while True:
                 try:

@@ -52,11 +52,16 @@ def tick_event(config: CalendarConfig, tick: datetime) -> RawEvent:
         time=tick,
         action="tick",
         subject=schedule_label(config),
-        extensions={"calendartz": config.timezone, "calendarlocal": tick.astimezone(config.zone).isoformat()},
+        extensions={
+            "calendartz": config.timezone,
+            "calendarlocal": tick.astimezone(config.zone).isoformat(),
+        },
     )
 
 
-async def fire_due(config: CalendarConfig, origin: Origin, store: StateStore, emit: Emit, now: datetime) -> Firing:
+async def fire_due(
+    config: CalendarConfig, origin: Origin, store: StateStore, emit: Emit, now: datetime
+) -> Firing:
     """Fire every tick of ``origin`` due at ``now``; never raises for a failed emit or store."""
     round_ = _Round()
     try:
@@ -65,8 +70,8 @@ async def fire_due(config: CalendarConfig, origin: Origin, store: StateStore, em
                 return Firing(busy=True)
             await round_.run(config, origin, store, emit, now)
     except Exception as exc:  # a failed emit or store must leave the tick due, whatever failed
-        round_.error = f"{origin.gateway}/{origin.source}: {exc}"
-        log.warning("calendar %s: %s", round_.at or "state", round_.error)
+        round_.error = f"tick {round_.at}: {exc}" if round_.at else f"state: {exc}"
+        log.warning("calendar %s/%s: %s", origin.gateway, origin.source, round_.error)
     return Firing(tuple(round_.fired), round_.skipped, round_.error, state=round_.state)
 
 
@@ -78,7 +83,9 @@ class _Round:
     state: datetime | None = None
     at: str | None = None  # the tick being emitted, for the log
 
-    async def run(self, config: CalendarConfig, origin: Origin, store: StateStore, emit: Emit, now: datetime) -> None:
+    async def run(
+        self, config: CalendarConfig, origin: Origin, store: StateStore, emit: Emit, now: datetime
+    ) -> None:
         self.state = await store.load(origin)
         due = due_ticks(config, self.state, now)
         self.skipped = due.skipped

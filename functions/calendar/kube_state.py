@@ -43,7 +43,8 @@ def decode(text: str | None) -> State:
     except ValueError as exc:
         raise StateError(f"{ANNOTATION}: not valid JSON: {exc}") from None
     if not isinstance(state, dict) or not all(
-        isinstance(entry, dict) and all(isinstance(v, str) for v in entry.values()) for entry in state.values()
+        isinstance(entry, dict) and all(isinstance(v, str) for v in entry.values())
+        for entry in state.values()
     ):
         raise StateError(f"{ANNOTATION}: expected an object of objects of strings")
     return state
@@ -80,7 +81,10 @@ def with_lease(state: State, key: str, holder: str, now: datetime, until: dateti
     holder's lease is live."""
     entry = state.get(key, {})
     other = entry.get("holder")
-    if other not in (None, holder) and parse_instant(entry.get("until", "1970-01-01T00:00:00Z")) > now:
+    if (
+        other not in (None, holder)
+        and parse_instant(entry.get("until", "1970-01-01T00:00:00Z")) > now
+    ):
         return None
     return {**state, key: dict(entry, holder=holder, until=format_instant(until))}
 
@@ -138,7 +142,9 @@ class ConfigMapStateStore:
     async def claim(self, origin: Origin) -> AsyncIterator[bool]:
         key = state_key(origin)
         now = self.clock()
-        if not await self._change(origin, lambda state: with_lease(state, key, self.holder, now, now + self.lease)):
+        if not await self._change(
+            origin, lambda state: with_lease(state, key, self.holder, now, now + self.lease)
+        ):
             yield False
             return
         try:
@@ -162,7 +168,9 @@ class ConfigMapStateStore:
             document.metadata.annotations = annotations
             if await asyncio.to_thread(self._replace, name, document):
                 return True
-        raise StateError(f"configmap {self.namespace}/{name}: still conflicting after {self.attempts} attempts")
+        raise StateError(
+            f"configmap {self.namespace}/{name}: still conflicting after {self.attempts} attempts"
+        )
 
     def _read(self, name: str) -> Any:
         from kubernetes.client.exceptions import ApiException
@@ -170,7 +178,9 @@ class ConfigMapStateStore:
         try:
             return self.api.read_namespaced_config_map(name, self.namespace)
         except ApiException as exc:
-            raise StateError(f"configmap {self.namespace}/{name}: cannot read: {exc.status} {exc.reason}") from None
+            raise StateError(
+                f"configmap {self.namespace}/{name}: cannot read: {exc.status} {exc.reason}"
+            ) from None
 
     def _replace(self, name: str, document: Any) -> bool:
         """Write ``document`` unless it changed since it was read (its resourceVersion)."""
@@ -181,7 +191,9 @@ class ConfigMapStateStore:
         except ApiException as exc:
             if exc.status == 409:
                 return False
-            raise StateError(f"configmap {self.namespace}/{name}: cannot write: {exc.status} {exc.reason}") from None
+            raise StateError(
+                f"configmap {self.namespace}/{name}: cannot write: {exc.status} {exc.reason}"
+            ) from None
         return True
 
     def _name(self, origin: Origin) -> str:

@@ -84,7 +84,7 @@ class CalendarSource:
         while True:
             firing = await fire_due(self.config, self.origin, self.store, emit, self.clock.now())
             if firing.error is not None:
-                delay = self.backoff.delay(failures)
+                delay = self.backoff.delay(min(failures, 30))  # 2.0**1024 overflows a float
                 failures += 1
                 self.on_status("degraded", f"{firing.error}; retrying in {delay:.1f}s")
                 await self.clock.sleep(delay)
@@ -98,7 +98,12 @@ class CalendarSource:
             try:
                 tick = next_tick(self.config, firing.state)
             except ScheduleExhaustedError as exc:
-                log.warning("calendar %s/%s: %s; nothing more to fire", self.origin.gateway, self.origin.source, exc)
+                log.warning(
+                    "calendar %s/%s: %s; nothing more to fire",
+                    self.origin.gateway,
+                    self.origin.source,
+                    exc,
+                )
                 self.on_status("failed", str(exc))
                 return
             await self._sleep_until(tick)
@@ -121,10 +126,15 @@ def state_store_for(settings: Any) -> StateStore:
 class CalendarKind:
     name = "calendar"
 
-    def create(self, origin: Origin, config: CalendarConfig, context: SourceContext) -> CalendarSource:
+    def create(
+        self, origin: Origin, config: CalendarConfig, context: SourceContext
+    ) -> CalendarSource:
         store = context.resource("calendar-state", lambda: state_store_for(context.settings))
         return CalendarSource(
-            origin, config, store, on_status=lambda state, reason: context.on_status(origin, state, reason)
+            origin,
+            config,
+            store,
+            on_status=lambda state, reason: context.on_status(origin, state, reason),
         )
 
 

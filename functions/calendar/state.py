@@ -145,4 +145,3 @@ class FileStateStore:
             return parse_instant(text)
         except ValueError:
             raise StateError(f"{self.path}: {text!r} is not an RFC 3339 instant") from None
-

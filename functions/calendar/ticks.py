@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import takewhile
 
 from functions.calendar.cron import ZonedCron
 from gateways.config.calendar import CalendarConfig
@@ -72,10 +73,6 @@ def schedule_label(config: CalendarConfig) -> str:
     return f"@every {go_duration(config.interval)}"
 
 
-def is_excluded(config: CalendarConfig, tick: datetime) -> bool:
-    return tick.astimezone(config.zone).date() in config.exclusion_dates
-
-
 def next_tick(config: CalendarConfig, after: datetime) -> datetime:
     """The first tick that fires strictly after ``after`` (for an interval: ``after`` is the
     anchor, so this is ``after + interval`` unless excluded). Raises ScheduleExhaustedError."""
@@ -97,31 +94,26 @@ def due_ticks(config: CalendarConfig, last_fired: datetime | None, now: datetime
     last_fired = last_fired.astimezone(UTC)
     if now <= last_fired:
         return DueTicks()
-    keep = config.catch_up.max_ticks if config.catch_up.enabled else 1
+    limit = config.catch_up.max_ticks if config.catch_up.enabled else 1
     oldest = now - config.catch_up.max_duration
     kept: deque[datetime] = deque()
     tally = _Tally()
-    ticks = firing_ticks(config, last_fired, last_fired)
-    for tick in ticks:
-        if tick > now:
-            break
-        if tick <= oldest:
-            tally.add(tick)
-            if tally.count >= SCAN_LIMIT and not tally.more:
-                tally.more = True
-                ticks = firing_ticks(config, last_fired, max(tick, oldest))
-                break
-            continue
+
+    def keep(tick: datetime) -> None:
         kept.append(tick)
-        if len(kept) > keep:
+        if len(kept) > limit:
             tally.add(kept.popleft())
-    if tally.more:  # resumed at the window after passing over the rest of the outage
-        for tick in ticks:
-            if tick > now:
-                break
-            kept.append(tick)
-            if len(kept) > keep:
-                tally.add(kept.popleft())
+
+    for tick in takewhile(lambda t: t <= now, firing_ticks(config, last_fired, last_fired)):
+        if tick > oldest:
+            keep(tick)
+            continue
+        tally.add(tick)
+        if tally.count == SCAN_LIMIT:  # an outage this long is not counted to its end
+            tally.more = True
+            for later in takewhile(lambda t: t <= now, firing_ticks(config, last_fired, oldest)):
+                keep(later)
+            break
     return DueTicks(tuple(kept), tally.skipped(), _cursor(config, last_fired, now))
 
 
@@ -163,7 +155,9 @@ def go_duration(duration: timedelta) -> str:
     return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
-def _schedule_ticks(config: CalendarConfig, anchor: datetime, after: datetime) -> Iterator[datetime]:
+def _schedule_ticks(
+    config: CalendarConfig, anchor: datetime, after: datetime
+) -> Iterator[datetime]:
     if config.schedule is not None:
         return ZonedCron(config.schedule, config.zone).ticks_after(after)
     assert config.interval is not None

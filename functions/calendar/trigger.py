@@ -101,7 +101,9 @@ class CalendarFunction:
 
     async def handle(self, request: Request) -> Response:
         if request.method != "POST":
-            return Response(405, b"POST to fire the calendar ticks that are due\n", {"allow": "POST"})
+            return Response(
+                405, b"POST to fire the calendar ticks that are due\n", {"allow": "POST"}
+            )
         try:
             trigger = trigger_of(request)
         except EventFormatError as exc:
@@ -110,7 +112,11 @@ class CalendarFunction:
         entries = [e for g in self.gateways() if g.kind == "calendar" for e in g.entries.values()]
         reports = await asyncio.gather(*(self._fire(entry, now) for entry in entries))
         status = 503 if any(report.failed for report in reports) else 200
-        document = {"trigger": trigger, "time": format_instant(now), "sources": [r.to_json() for r in reports]}
+        document = {
+            "trigger": trigger,
+            "time": format_instant(now),
+            "sources": [r.to_json() for r in reports],
+        }
         return Response.json(status, document)
 
     async def _fire(self, entry: Entry, now: datetime) -> SourceReport:
@@ -119,5 +125,7 @@ class CalendarFunction:
         except ConfigError as exc:
             return SourceReport(entry.gateway, entry.name, problems=exc.problems)
         async with self._slots:
-            firing = await fire_due(config, entry.origin, self.store, self.dispatcher.emitter(entry.origin), now)
+            firing = await fire_due(
+                config, entry.origin, self.store, self.dispatcher.emitter(entry.origin), now
+            )
         return SourceReport(entry.gateway, entry.name, firing)
