@@ -37,6 +37,7 @@ class Reconciler:
         extra_watchers: tuple[Watcher, ...] = (),
         accept: Callable[[str], bool] = lambda kind: True,
         max_in_flight: int = 256,
+        on_change: Callable[[SourceStatus], None] | None = None,
     ) -> None:
         self.context = context
         self.dispatcher = dispatcher
@@ -44,9 +45,12 @@ class Reconciler:
         self.extra_watchers = extra_watchers
         self.accept = accept
         self.max_in_flight = max_in_flight
+        # Told of every status set (e.g. to record Kubernetes Events); must not block.
+        self.on_change = on_change
         self.running: dict[Key, _Running] = {}
         self.statuses: dict[Key, SourceStatus] = {}
         self.registry_problems: list[str] = []
+        self.snapshot: tuple[Gateway, ...] = ()  # the last registry snapshot applied
         self._delivery_digests: dict[str, str] = {}
         self._lock = asyncio.Lock()
         context.on_status = self._on_source_status
@@ -55,6 +59,7 @@ class Reconciler:
         """Make the running sources match ``gateways`` (one full registry snapshot)."""
         async with self._lock:
             self.registry_problems = list(problems or [])
+            self.snapshot = tuple(gateways)
             for problem in self.registry_problems:
                 log.error("registry: %s", problem)
             wanted: dict[Key, Entry] = {}
@@ -155,9 +160,13 @@ class Reconciler:
         return sorted(self.statuses.values(), key=lambda s: (s.gateway, s.name))
 
     def _set(self, entry: Entry, state: State, reason: str = "", address: str = "") -> None:
-        self.statuses[(entry.gateway, entry.name)] = SourceStatus.now(
-            entry.gateway, entry.name, entry.kind, state, reason, address
-        )
+        status = SourceStatus.now(entry.gateway, entry.name, entry.kind, state, reason, address)
+        self.statuses[(entry.gateway, entry.name)] = status
+        if self.on_change is not None:
+            try:
+                self.on_change(status)
+            except Exception:  # a status subscriber must never disturb reconciling
+                log.exception("status subscriber failed for %s/%s", entry.gateway, entry.label)
 
     def _on_source_status(self, origin: Origin, state: str, reason: str) -> None:
         key = (origin.gateway, origin.source)
