@@ -11,9 +11,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from importlib import resources
-from importlib.metadata import entry_points
 from pathlib import Path
 
+from gateways import entrypoints
 from gateways.config import parse_source
 from gateways.errors import ConfigError, GatewayError
 from gateways.registry.file import load_file
@@ -157,7 +157,7 @@ def _status(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from gateways.hosting.serve import serve_function
 
-    factories = {point.name: point for point in entry_points(group="gateways.functions")}
+    factories = entrypoints.group("gateways.functions")
     if args.function not in factories:
         print(
             f"gateways: unknown function {args.function!r} (known: {', '.join(sorted(factories))})",

@@ -11,9 +11,9 @@ import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from gateways import entrypoints
 from gateways.source import Origin, Source
 
 ENTRY_POINT_GROUP = "gateways.kinds"
@@ -52,7 +52,7 @@ class KindTable(Mapping[str, Kind]):
     its sources are rejected while every other kind runs."""
 
     def __init__(self) -> None:
-        self._points = {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+        self._points = entrypoints.group(ENTRY_POINT_GROUP)
         self._loaded: dict[str, Kind | None] = {}
 
     def __getitem__(self, name: str) -> Kind:

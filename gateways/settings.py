@@ -15,6 +15,7 @@ from typing import Any
 
 from gateways.errors import SettingsError
 
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 DEFAULT_STATE_DIR = Path("~/.local/state/gateways").expanduser()
 
 
@@ -44,7 +45,7 @@ class Settings:
         if env.get("GATEWAYS_REGISTRY_FILE"):
             values["registry_file"] = Path(env["GATEWAYS_REGISTRY_FILE"])
         values["configmaps"] = _csv(env.get("GATEWAYS_CONFIGMAPS"))
-        namespace = env.get("NAMESPACE") or env.get("POD_NAMESPACE")
+        namespace = env.get("NAMESPACE") or env.get("POD_NAMESPACE") or _pod_namespace()
         if namespace:
             values["namespace"] = namespace
         values["gateway_type"] = env.get("GATEWAY_TYPE") or None
@@ -75,6 +76,14 @@ class Settings:
     def with_options(self, **changes: Any) -> Settings:
         """These settings with CLI options applied (None means 'not given')."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _pod_namespace() -> str | None:
+    """In a pod, the namespace of its service account (no downward API needed)."""
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def _csv(value: str | None) -> tuple[str, ...]:

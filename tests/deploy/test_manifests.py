@@ -1,0 +1,288 @@
+"""knative/ and openfaas/ hang together: sources load, RBAC covers what each process reads and no
+more, sinks and refs point at objects that exist, and each timeout outlasts a delivery."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gateways.config import parse_source
+from gateways.delivery import DeliverySpec, parse_watchers
+from gateways.errors import ConfigError
+from gateways.registry.model import DELIVERY_ANNOTATION, WATCHERS_ANNOTATION, gateway_from_configmap
+from tests.deploy.manifests import (
+    KUSTOMIZATIONS,
+    ROOT,
+    Manifest,
+    all_manifests,
+    containers,
+    env_of,
+    kustomization_namespace,
+    load,
+)
+
+KINDS = {"webhook", "calendar", "resource", "artifact", "nats", "mqtt", "amqp", "kafka"}
+BROKER_INGRESS = "http://broker-ingress.knative-eventing.svc.cluster.local/{namespace}/{broker}"
+
+
+def _of(folder: Path, kind: str) -> list[Manifest]:
+    return [m for m in load(folder) if m.kind == kind]
+
+
+def _registry_configmaps(folder: Path) -> dict[str, Manifest]:
+    return {
+        m.name: m
+        for m in _of(folder, "ConfigMap")
+        if "gateways.dev/type" in m.body["metadata"].get("labels", {})
+    }
+
+
+def _workloads(folder: Path) -> Iterable[tuple[Manifest, dict[str, Any], dict[str, Any]]]:
+    """(object, pod spec, container) for every container that runs our code."""
+    for manifest in load(folder):
+        for container in containers(manifest):
+            if container["image"].startswith("dev.local/gateways/"):
+                yield manifest, manifest.body["spec"]["template"]["spec"], container
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda f: f.name)
+def test_every_yaml_file_is_applied(folder: Path) -> None:
+    applied = {m.path for m in load(folder)}
+    on_disk = {p.resolve() for p in folder.rglob("*.yaml") if p.name != "kustomization.yaml"}
+    assert on_disk - applied == set()
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda f: f.name)
+def test_kustomize_builds_the_same_objects(folder: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; the file-level reading above still ran")
+    built = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=True
+    ).stdout
+    objects = {
+        (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
+        for d in yaml.safe_load_all(built)
+    }
+    assert objects == {(m.kind, m.namespace, m.name) for m in load(folder)}
+
+
+def test_an_example_configmap_for_every_kind_and_each_loads_cleanly() -> None:
+    configmaps = _registry_configmaps(ROOT / "knative")
+    found = set()
+    for name, manifest in configmaps.items():
+        gateway = gateway_from_configmap(manifest.body)
+        found.add(gateway.kind)
+        assert gateway.entries, name
+        for entry in gateway.entries.values():
+            parse_source(entry.kind, entry.name, entry.value)  # raises listing every problem
+        annotations = manifest.body["metadata"].get("annotations", {})
+        DeliverySpec.parse(annotations.get(DELIVERY_ANNOTATION), label=name)
+        if WATCHERS_ANNOTATION in annotations:
+            parse_watchers(yaml.safe_load(annotations[WATCHERS_ANNOTATION]), label=name)
+    assert found == KINDS
+
+
+def test_a_broken_example_would_be_caught() -> None:
+    manifest = _registry_configmaps(ROOT / "knative")["webhook-gateway"]
+    gateway = gateway_from_configmap(manifest.body)
+    with pytest.raises(ConfigError, match="method"):
+        parse_source("webhook", "example", gateway.entries["example"].value + "method: FETCH\n")
+
+
+def _role_rules(folder: Path, service_account: str) -> list[dict[str, Any]]:
+    roles = {(m.kind, m.name): m.body for m in load(folder) if m.kind in ("Role", "ClusterRole")}
+    rules: list[dict[str, Any]] = []
+    for binding in load(folder):
+        if binding.kind not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        subjects = binding.body.get("subjects", [])
+        if any(s["kind"] == "ServiceAccount" and s["name"] == service_account for s in subjects):
+            ref = binding.body["roleRef"]
+            rules += roles[(ref["kind"], ref["name"])]["rules"]
+    return rules
+
+
+def _allowed(rules: list[dict[str, Any]], verb: str, resource: str, name: str) -> bool:
+    return any(
+        resource in rule["resources"]
+        and verb in rule["verbs"]
+        and name in rule.get("resourceNames", [name])
+        for rule in rules
+    )
+
+
+def _needs(folder: Path) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(label, service account, registry ConfigMaps) of every process in ``folder``."""
+    needs = [
+        (f"{m.label} {c['name']}", spec.get("serviceAccountName", "default"), names)
+        for m, spec, c in _workloads(folder)
+        for names in [tuple(str(env_of(c).get("GATEWAYS_CONFIGMAPS", "")).split(","))]
+    ]
+    if folder.name == "openfaas":  # the functions are in stack.yml
+        stack = yaml.safe_load((ROOT / "stack.yml").read_text())
+        for name, function in stack["functions"].items():
+            account = function["annotations"]["com.openfaas.serviceaccount"]
+            names = tuple(function["environment"]["GATEWAYS_CONFIGMAPS"].split(","))
+            needs.append((f"stack.yml {name}", account, names))
+    return needs
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda f: f.name)
+def test_each_process_may_read_exactly_its_own_configmaps(folder: Path) -> None:
+    configmaps = _registry_configmaps(folder)
+    service_accounts = {m.name for m in _of(folder, "ServiceAccount")}
+    for label, account, names in _needs(folder):
+        assert account in service_accounts, label
+        rules = _role_rules(folder, account)
+        for name in names:
+            assert name in configmaps, f"{label}: no ConfigMap {name}"
+            for verb in ("get", "list", "watch"):
+                assert _allowed(rules, verb, "configmaps", name), f"{label}: {verb} {name}"
+            assert _allowed(rules, "create", "events", ""), f"{label}: status Events"
+        others = set(configmaps) - set(names)
+        assert not any(_allowed(rules, "get", "configmaps", other) for other in others), label
+
+
+def test_rbac_is_least_privilege() -> None:
+    for manifest in all_manifests():
+        if manifest.kind not in ("Role", "ClusterRole"):
+            continue
+        for rule in manifest.body["rules"]:
+            assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], manifest.label
+            if "configmaps" in rule["resources"]:
+                assert rule.get("resourceNames"), f"{manifest.label}: configmaps by name only"
+            writes = set(rule["verbs"]) - {"get", "list", "watch"}
+            if "configmaps" in rule["resources"] and writes:
+                # Only the calendar writes: its last-fired state, on its own ConfigMap.
+                assert manifest.name == "gateways-calendar", manifest.label
+                assert writes == {"update"} and rule["resourceNames"] == ["calendar-gateway"]
+            if "events" in rule["resources"]:
+                assert set(rule["verbs"]) == {"create", "patch"}, manifest.label
+            if manifest.kind == "ClusterRole":
+                assert set(rule["verbs"]) <= {"list", "watch"}, manifest.label
+
+
+def test_the_resource_adapter_may_watch_what_its_example_source_watches() -> None:
+    for folder in KUSTOMIZATIONS:
+        source = yaml.safe_load(
+            _registry_configmaps(folder)["resource-gateway"].body["data"]["deployments"]
+        )
+        rules = _role_rules(folder, "gateways-resource")
+        watched = [r for r in rules if source["group"] in r["apiGroups"]]
+        assert any(
+            "deployments" in r["resources"] and {"list", "watch"} <= set(r["verbs"])
+            for r in watched
+        )
+
+
+def test_namespace_literals_follow_the_kustomization() -> None:
+    """Knative Services can't use fieldRef without a feature flag, so NAMESPACE is a literal."""
+    namespace = kustomization_namespace(ROOT / "knative")
+    for manifest, _spec, container in _workloads(ROOT / "knative"):
+        value = env_of(container)["NAMESPACE"]
+        if isinstance(value, str):
+            assert value == namespace, manifest.label
+        else:
+            assert value == {"fieldRef": {"fieldPath": "metadata.namespace"}}, manifest.label
+    for manifest in load(ROOT / "knative") + load(ROOT / "openfaas"):
+        for subject in manifest.body.get("subjects", []):
+            assert subject["namespace"] == manifest.namespace or manifest.kind.startswith("Cluster")
+
+
+def test_functions_deliver_to_the_broker_and_the_trigger_reaches_a_sensor() -> None:
+    folder = ROOT / "knative"
+    namespace = kustomization_namespace(folder)
+    broker = _of(folder, "Broker")[0].name
+    services = {m.name: m for m in _of(folder, "Service")}
+    for name in ("webhook", "calendar", "dispatcher"):
+        env = env_of(services[name].body["spec"]["template"]["spec"]["containers"][0])
+        assert env["K_SINK"] == BROKER_INGRESS.format(namespace=namespace, broker=broker)
+    trigger = _of(folder, "Trigger")[0].body["spec"]
+    assert trigger["broker"] == broker
+    assert trigger["filter"]["attributes"] == {"type": "dev.gateways.webhook.request"}
+    assert trigger["subscriber"]["ref"]["name"] in services
+
+
+def _sink_name(manifest: Manifest) -> str:
+    ref = manifest.body["spec"]["sink"]["ref"]
+    assert (ref["apiVersion"], ref["kind"]) == ("serving.knative.dev/v1", "Service")
+    return str(ref["name"])
+
+
+def test_sources_and_bindings_point_at_the_right_function() -> None:
+    folder = ROOT / "knative"
+    assert [_sink_name(m) for m in _of(folder, "PingSource")] == ["calendar"]
+    container_sources = _of(folder, "ContainerSource")
+    bindings = _of(folder, "SinkBinding")
+    assert {_sink_name(m) for m in container_sources + bindings} == {"dispatcher"}
+    deployments = {m.name for m in _of(folder, "Deployment")}
+    for binding in bindings:
+        assert binding.body["spec"]["subject"]["name"] in deployments
+    adapters = {
+        c["command"][-1]
+        for m in container_sources + _of(folder, "Deployment")
+        for c in containers(m)
+    }
+    assert adapters == {f"adapters.streams.{k}" for k in ("nats", "mqtt", "amqp", "kafka")} | {
+        "adapters.resource",
+        "adapters.artifact",
+    }
+
+
+def test_openfaas_adapters_invoke_the_dispatcher_through_the_gateway() -> None:
+    for manifest, _spec, container in _workloads(ROOT / "openfaas"):
+        env = env_of(container)
+        assert env["GATEWAYS_DISPATCHER_URL"] == "http://gateway.openfaas:8080/function/dispatcher"
+        assert "K_SINK" not in env, manifest.label
+        assert manifest.namespace == "openfaas-fn"
+
+
+def _worst_case_seconds(spec: DeliverySpec) -> float:
+    """One event's longest delivery: every attempt times out and every wait is the longest."""
+    waits = sum(
+        max(spec.delay(attempt), spec.retry_after_max.total_seconds())
+        for attempt in range(1, spec.retry + 1)
+    )
+    return (spec.retry + 1) * spec.timeout.total_seconds() + waits
+
+
+def _delivery(folder: Path, configmap: str) -> DeliverySpec:
+    annotations = _registry_configmaps(folder)[configmap].body["metadata"].get("annotations", {})
+    return DeliverySpec.parse(annotations.get(DELIVERY_ANNOTATION))
+
+
+def test_each_function_timeout_outlasts_one_delivery() -> None:
+    folder = ROOT / "knative"
+    stack = yaml.safe_load((ROOT / "stack.yml").read_text())["functions"]
+    for service in _of(folder, "Service"):
+        spec = service.body["spec"]["template"]["spec"]
+        if service.name not in stack:
+            continue
+        names = env_of(spec["containers"][0])["GATEWAYS_CONFIGMAPS"].split(",")
+        worst = max(_worst_case_seconds(_delivery(folder, name)) for name in names)
+        assert spec["timeoutSeconds"] > worst, service.label
+        watchdog = stack[service.name]["environment"]
+        for variable in ("read_timeout", "write_timeout", "exec_timeout"):
+            assert watchdog[variable] == f"{spec['timeoutSeconds']}s", (service.name, variable)
+
+
+def test_scaling_is_set_on_purpose() -> None:
+    services = {m.name: m.body["spec"]["template"] for m in _of(ROOT / "knative", "Service")}
+    for name in ("webhook", "calendar", "dispatcher"):
+        annotations = services[name]["metadata"]["annotations"]
+        assert annotations["autoscaling.knative.dev/min-scale"] == "0", name
+        assert services[name]["spec"]["containerConcurrency"] > 0, name
+    calendar = services["calendar"]
+    assert calendar["metadata"]["annotations"]["autoscaling.knative.dev/max-scale"] == "1"
+    assert calendar["spec"]["containerConcurrency"] == 1
+    ping = _of(ROOT / "knative", "PingSource")[0].body["spec"]
+    assert ping["schedule"] == "* * * * *"
+    # A tick run ends before the next ping.
+    assert calendar["spec"]["timeoutSeconds"] < 60
