@@ -114,8 +114,12 @@ def _nats_answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def nats_service() -> NatsService:
-    keys = ["GATEWAYS_TEST_NATS_URL", "GATEWAYS_TEST_NATS_AUTH_URL",
-            "GATEWAYS_TEST_NATS_USER", "GATEWAYS_TEST_NATS_PASSWORD"]
+    keys = [
+        "GATEWAYS_TEST_NATS_URL",
+        "GATEWAYS_TEST_NATS_AUTH_URL",
+        "GATEWAYS_TEST_NATS_USER",
+        "GATEWAYS_TEST_NATS_PASSWORD",
+    ]
     conf = _require("nats", keys)
     svc = NatsService(*(conf[k] for k in keys))
     _check("nats", lambda: _nats_answers(svc.url))
@@ -151,9 +155,14 @@ def mqtt_service() -> MqttService:
     names = ["HOST", "PORT", "AUTH_PORT", "TLS_PORT", "USER", "PASSWORD", "CA"]
     conf = _require("mqtt", [pre + n for n in names])
     svc = MqttService(
-        host=conf[pre + "HOST"], port=int(conf[pre + "PORT"]),
-        auth_port=int(conf[pre + "AUTH_PORT"]), tls_port=int(conf[pre + "TLS_PORT"]),
-        user=conf[pre + "USER"], password=conf[pre + "PASSWORD"], ca=conf[pre + "CA"])
+        host=conf[pre + "HOST"],
+        port=int(conf[pre + "PORT"]),
+        auth_port=int(conf[pre + "AUTH_PORT"]),
+        tls_port=int(conf[pre + "TLS_PORT"]),
+        user=conf[pre + "USER"],
+        password=conf[pre + "PASSWORD"],
+        ca=conf[pre + "CA"],
+    )
     _check("mqtt", lambda: _mqtt_answers(svc.host, svc.port))
     return svc
 
@@ -182,9 +191,13 @@ def _amqp_answers(host: str, port: int) -> bool:
 def amqp_service() -> AmqpService:
     pre = "GATEWAYS_TEST_AMQP_"
     conf = _require("amqp", [pre + n for n in ("URL", "HOST", "PORT", "USER", "PASSWORD")])
-    svc = AmqpService(url=conf[pre + "URL"], host=conf[pre + "HOST"],
-                      port=int(conf[pre + "PORT"]), user=conf[pre + "USER"],
-                      password=conf[pre + "PASSWORD"])
+    svc = AmqpService(
+        url=conf[pre + "URL"],
+        host=conf[pre + "HOST"],
+        port=int(conf[pre + "PORT"]),
+        user=conf[pre + "USER"],
+        password=conf[pre + "PASSWORD"],
+    )
     _check("amqp", lambda: _amqp_answers(svc.host, svc.port))
     return svc
 
@@ -240,8 +253,12 @@ def _http_ok(url: str, cafile: str | None = None, token: str | None = None) -> b
 def minio_service() -> MinioService:
     pre = "GATEWAYS_TEST_MINIO_"
     conf = _require("minio", [pre + n for n in ("ENDPOINT", "URL", "ACCESS_KEY", "SECRET_KEY")])
-    svc = MinioService(endpoint=conf[pre + "ENDPOINT"], url=conf[pre + "URL"],
-                       access_key=conf[pre + "ACCESS_KEY"], secret_key=conf[pre + "SECRET_KEY"])
+    svc = MinioService(
+        endpoint=conf[pre + "ENDPOINT"],
+        url=conf[pre + "URL"],
+        access_key=conf[pre + "ACCESS_KEY"],
+        secret_key=conf[pre + "SECRET_KEY"],
+    )
     _check("minio", lambda: _http_ok(f"{svc.url}/minio/health/ready"))
     return svc
 
@@ -256,14 +273,21 @@ class KubernetesService:
     ca: str  # CA certificate of the API server's serving certificate
     token: str  # the admin bearer token
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                token: str | None = None) -> tuple[int, dict[str, Any]]:
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """One JSON call to the API server as admin (or as `token`): (status, body)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(  # noqa: S310 - the test API server on 127.0.0.1
-            self.server + path, data=data, method=method,
-            headers={"Authorization": f"Bearer {token or self.token}",
-                     "Content-Type": "application/json", "Accept": "application/json"})
+            self.server + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {token or self.token}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+        )
         ctx = ssl.create_default_context(cafile=self.ca)
         try:
             with urllib.request.urlopen(req, timeout=30, context=ctx) as resp:  # noqa: S310
@@ -271,8 +295,9 @@ class KubernetesService:
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"{}")
 
-    def mint_token(self, namespace: str, service_account: str,
-                   expiration_seconds: int = 3600) -> str:
+    def mint_token(
+        self, namespace: str, service_account: str, expiration_seconds: int = 3600
+    ) -> str:
         """A bearer token for system:serviceaccount:`namespace`:`service_account`.
 
         Creates the namespace and service account if needed (there is no controller-manager,
@@ -281,16 +306,24 @@ class KubernetesService:
         """
         for path, obj in (
             ("/api/v1/namespaces", {"metadata": {"name": namespace}}),
-            (f"/api/v1/namespaces/{namespace}/serviceaccounts",
-             {"metadata": {"name": service_account}}),
+            (
+                f"/api/v1/namespaces/{namespace}/serviceaccounts",
+                {"metadata": {"name": service_account}},
+            ),
         ):
             status, reply = self.request("POST", path, obj)
             if status not in (201, 409):
                 raise RuntimeError(f"POST {path}: {status} {reply.get('message')}")
         path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token"
-        status, reply = self.request("POST", path, {
-            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "spec": {"expirationSeconds": expiration_seconds}})
+        status, reply = self.request(
+            "POST",
+            path,
+            {
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenRequest",
+                "spec": {"expirationSeconds": expiration_seconds},
+            },
+        )
         if status != 201:
             raise RuntimeError(f"TokenRequest: {status} {reply.get('message')}")
         return str(reply["status"]["token"])

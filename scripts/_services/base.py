@@ -47,6 +47,7 @@ class Service:
     def start(self) -> None:
         procs = self.procs()
         for proc in procs:
+            proc.stop()  # a leftover that is running but not healthy
             proc.start()
         wait_until(self.healthy, self.start_timeout, procs)
 
@@ -71,22 +72,79 @@ def make_tls(directory: Path, cn: str, dns: list[str], ips: list[str], log: Path
     key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
     if crt.exists() and ca_crt.exists() and key.exists():
         return directory
-    run([openssl, "req", "-x509", "-new", "-nodes", "-newkey", "rsa:2048", "-sha256",
-         "-days", "3650", "-keyout", str(ca_key), "-out", str(ca_crt),
-         "-subj", f"/CN=gateways-test-ca-{cn}",
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], log=log)
-    run([openssl, "req", "-new", "-nodes", "-newkey", "rsa:2048", "-sha256",
-         "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={cn}"], log=log)
+    run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "rsa:2048",
+            "-sha256",
+            "-days",
+            "3650",
+            "-keyout",
+            str(ca_key),
+            "-out",
+            str(ca_crt),
+            "-subj",
+            f"/CN=gateways-test-ca-{cn}",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        log=log,
+    )
+    run(
+        [
+            openssl,
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "rsa:2048",
+            "-sha256",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+            "-subj",
+            f"/CN={cn}",
+        ],
+        log=log,
+    )
     san = ",".join([f"DNS:{d}" for d in dns] + [f"IP:{i}" for i in ips])
     ext = directory / "server.ext"
-    ext.write_text(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
-                   "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                   "extendedKeyUsage=serverAuth\n"
-                   "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
-    run([openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
-         "-CAcreateserial", "-days", "3650", "-sha256", "-extfile", str(ext),
-         "-out", str(crt)], log=log)
+    ext.write_text(
+        f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+    )
+    run(
+        [
+            openssl,
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca_crt),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-sha256",
+            "-extfile",
+            str(ext),
+            "-out",
+            str(crt),
+        ],
+        log=log,
+    )
     if not crt.exists():
         raise ServiceError(f"openssl made no certificate in {directory}")
     return directory

@@ -6,7 +6,6 @@ import argparse
 import json
 import shlex
 import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,10 +19,13 @@ from .mqtt import Mqtt
 from .nats import Nats
 
 SERVICES: dict[str, type[Service]] = {
-    "nats": Nats, "mqtt": Mqtt, "amqp": Amqp, "kafka": Kafka, "minio": Minio,
+    "nats": Nats,
+    "mqtt": Mqtt,
+    "amqp": Amqp,
+    "kafka": Kafka,
+    "minio": Minio,
     "kubernetes": Kubernetes,
 }
-_install_lock = threading.Lock()  # apt/dpkg and the Go build cache: one install at a time
 
 
 def all_env() -> dict[str, str]:
@@ -48,8 +50,7 @@ def bring_up(svc: Service) -> bool:
         return True
     say(f"{svc.name}: starting")
     try:
-        with _install_lock:
-            svc.install()
+        svc.install()
         svc.prepare()
         svc.start()
     except (ServiceError, OSError, subprocess.SubprocessError) as exc:
@@ -60,6 +61,25 @@ def bring_up(svc: Service) -> bool:
         return False
     say(f"{svc.name}: healthy after {time.monotonic() - t0:.1f}s")
     return True
+
+
+def install_one(svc: Service) -> bool:
+    t0 = time.monotonic()
+    try:
+        svc.install()
+    except (ServiceError, OSError, subprocess.SubprocessError) as exc:
+        print_err(f"{svc.name}: install FAILED: {exc}")
+        return False
+    say(f"{svc.name}: installed ({time.monotonic() - t0:.1f}s)")
+    return True
+
+
+def cmd_install(names: list[str]) -> int:
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        ok = all(pool.map(install_one, [SERVICES[n]() for n in names]))
+    say(f"install: {'done' if ok else 'FAILED'} ({time.monotonic() - t0:.1f}s)")
+    return 0 if ok else 1
 
 
 def cmd_up(names: list[str]) -> int:
@@ -113,18 +133,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/services",
         description="Start, stop and describe the real servers the integration tests use. "
-                    "State: $GATEWAYS_SERVICES_STATE (default /tmp/gateways-services); "
-                    "builds: $GATEWAYS_SERVICES_CACHE (default ~/.cache/gateways-services).")
+        "State: $GATEWAYS_SERVICES_STATE (default /tmp/gateways-services); "
+        "builds: $GATEWAYS_SERVICES_CACHE (default ~/.cache/gateways-services).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="install if needed, start, wait until healthy")
-    up.add_argument("names", nargs="*", choices=[*SERVICES, []], metavar="NAME",
-                    help=f"any of {', '.join(SERVICES)} (default: all)")
+    up.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"any of {', '.join(SERVICES)} (default: all)",
+    )
+    install = sub.add_parser("install", help="only install/build what `up` needs (no start)")
+    install.add_argument("names", nargs="*", metavar="NAME")
     sub.add_parser("down", help="stop every service")
     sub.add_parser("status", help="healthy/down for each service (exit 1 if any is down)")
     sub.add_parser("env", help="print shell export lines with the connection settings")
     args = parser.parse_args(argv)
+    names = list(dict.fromkeys(getattr(args, "names", []))) or list(SERVICES)
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        parser.error(f"unknown service {', '.join(unknown)} (known: {', '.join(SERVICES)})")
     if args.command == "up":
-        return cmd_up(list(dict.fromkeys(args.names)) or list(SERVICES))
+        return cmd_up(names)
+    if args.command == "install":
+        return cmd_install(names)
     if args.command == "down":
         return cmd_down()
     if args.command == "status":

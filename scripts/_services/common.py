@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ HOST = "127.0.0.1"
 
 
 def state_root() -> Path:
-    return Path(os.environ.get("GATEWAYS_SERVICES_STATE", "/tmp/gateways-services"))
+    default = "/tmp/gateways-services"  # noqa: S108 - a well-known place, overridable
+    return Path(os.environ.get("GATEWAYS_SERVICES_STATE", default))
 
 
 def cache_root() -> Path:
@@ -37,9 +39,15 @@ class ServiceError(Exception):
 # --------------------------------------------------------------------------- commands
 
 
-def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-        log: Path | None = None, check: bool = True, timeout: float | None = None,
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: Path | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a command to completion; output goes to `log` (appended) or is captured."""
     full_env = {**os.environ, **(env or {})}
     if log is not None:
@@ -47,13 +55,32 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None =
         with log.open("a") as fh:
             fh.write(f"$ {' '.join(cmd)}\n")
             fh.flush()
-            proc = subprocess.run(cmd, env=full_env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(
+                cmd,
+                env=full_env,
+                cwd=cwd,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
     else:
-        proc = subprocess.run(cmd, env=full_env, cwd=cwd, capture_output=True,
-                              stdin=subprocess.DEVNULL, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd,
+            env=full_env,
+            cwd=cwd,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     if check and proc.returncode != 0:
-        where = f"; see {log}" if log else f":\n{proc.stdout}{proc.stderr}"
+        where = (
+            f"; last lines of {log}:\n{tail(log, 25)}" if log else f":\n{proc.stdout}{proc.stderr}"
+        )
         raise ServiceError(f"command failed ({proc.returncode}): {' '.join(cmd)}{where}")
     return proc
 
@@ -81,6 +108,7 @@ def file_lock(path: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------- installs
 
 _APT_UPDATED = False
+_APT_LOCK = threading.Lock()  # services install in parallel threads; dpkg takes one at a time
 
 
 def have_deb(package: str) -> bool:
@@ -95,6 +123,11 @@ def deb_version(package: str) -> str:
 
 def apt_install(packages: list[str], log: Path) -> None:
     """Install Debian packages without letting their postinst start the distro services."""
+    with _APT_LOCK:
+        _apt_install_locked(packages, log)
+
+
+def _apt_install_locked(packages: list[str], log: Path) -> None:
     global _APT_UPDATED
     missing = [p for p in packages if not have_deb(p)]
     if not missing:
@@ -105,15 +138,20 @@ def apt_install(packages: list[str], log: Path) -> None:
     policy = Path("/usr/sbin/policy-rc.d")
     made_policy = not policy.exists()
     if made_policy:
-        policy.write_text("#!/bin/sh\n# written by scripts/services during apt-get install\nexit 101\n")
+        policy.write_text(
+            "#!/bin/sh\n# written by scripts/services during apt-get install\nexit 101\n"
+        )
         policy.chmod(0o755)
     try:
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         if not _APT_UPDATED:
             run(["apt-get", "update", "-q"], env=env, log=log)
             _APT_UPDATED = True
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-            env=env, log=log)
+        run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+            env=env,
+            log=log,
+        )
     finally:
         if made_policy:
             policy.unlink(missing_ok=True)
@@ -179,13 +217,18 @@ class Proc:
         """Start detached (own session), output appended to the log; returns the pid."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as fh:
-            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} start: "
-                     f"{' '.join(self.argv)}\n")
+            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(self.argv)}\n")
             fh.flush()
             popen = subprocess.Popen(
-                self.argv, cwd=self.workdir, env={**os.environ, **self.env},
-                stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True)
+                self.argv,
+                cwd=self.workdir,
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
         self.pidfile.write_text(f"{popen.pid}\n")
         return popen.pid
 
@@ -195,7 +238,7 @@ class Proc:
         except OSError:
             return f"(no log at {self.log})"
         last = text.rfind("\n===== ")
-        recent = text[last + 1:] if last >= 0 else text
+        recent = text[last + 1 :] if last >= 0 else text
         return "\n".join(recent.splitlines()[-lines:])
 
     def stop(self, grace: float = 20.0) -> bool:
@@ -230,8 +273,9 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def wait_until(check: Callable[[], bool], timeout: float, procs: list[Proc],
-               interval: float = 0.5) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float, procs: list[Proc], interval: float = 0.5
+) -> None:
     """Poll `check` until it passes; fail early if one of `procs` has died."""
     deadline = time.monotonic() + timeout
     while True:
@@ -242,11 +286,9 @@ def wait_until(check: Callable[[], bool], timeout: float, procs: list[Proc],
             pass
         for proc in procs:
             if proc.pid() is None:
-                raise ServiceError(f"{proc.name} exited during start-up; log {proc.log}:\n"
-                                   f"{proc.log_since_start()}")
+                raise ServiceError(f"{proc.name} exited during start-up")
         if time.monotonic() > deadline:
-            logs = "\n".join(f"--- {p.log} ---\n{p.log_since_start()}" for p in procs)
-            raise ServiceError(f"not healthy after {timeout:.0f}s\n{logs}")
+            raise ServiceError(f"not healthy after {timeout:.0f}s")
         time.sleep(interval)
 
 

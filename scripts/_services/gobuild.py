@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from .common import ServiceError, file_lock, go_env, need_tool, run, say
+
+# Go builds use every core already: run one at a time (other services start meanwhile).
+_BUILD_LOCK = threading.Lock()
 
 
 def go() -> str:
@@ -13,8 +17,16 @@ def go() -> str:
     return need_tool("go", None, Path("/dev/null"))
 
 
-def build(home: Path, binary: str, *, go_mod: str, require: str, package: str,
-          ldflags: str = "-s -w", note: str = "") -> Path:
+def build(
+    home: Path,
+    binary: str,
+    *,
+    go_mod: str,
+    require: str,
+    package: str,
+    ldflags: str = "-s -w",
+    note: str = "",
+) -> Path:
     """Build `package` in a small wrapper module at `home`/src into `home`/bin/`binary`.
 
     `go_mod` is the wrapper's go.mod; `require` is the module@version to `go get` before
@@ -23,7 +35,7 @@ def build(home: Path, binary: str, *, go_mod: str, require: str, package: str,
     out = home / "bin" / binary
     if out.exists():
         return out
-    with file_lock(home.parent / f"{home.name}.lock"):
+    with _BUILD_LOCK, file_lock(home.parent / f"{home.name}.lock"):
         if out.exists():
             return out
         src, log = home / "src", home / "build.log"
@@ -35,8 +47,23 @@ def build(home: Path, binary: str, *, go_mod: str, require: str, package: str,
         env = go_env()
         run([go(), "get", require], cwd=src, env=env, log=log)
         tmp = out.with_suffix(".tmp")
-        run(["nice", "-n", "10", go(), "build", "-trimpath", f"-ldflags={ldflags}",
-             "-o", str(tmp), package], cwd=src, env=env, log=log)
+        run(
+            [
+                "nice",
+                "-n",
+                "10",
+                go(),
+                "build",
+                "-trimpath",
+                f"-ldflags={ldflags}",
+                "-o",
+                str(tmp),
+                package,
+            ],
+            cwd=src,
+            env=env,
+            log=log,
+        )
         tmp.rename(out)
     return out
 
@@ -46,15 +73,19 @@ def install(home: Path, binary: str, module: str, version: str) -> Path:
     out = home / "bin" / binary
     if out.exists():
         return out
-    with file_lock(home.parent / f"{home.name}.lock"):
+    with _BUILD_LOCK, file_lock(home.parent / f"{home.name}.lock"):
         if out.exists():
             return out
         log = home / "build.log"
         out.parent.mkdir(parents=True, exist_ok=True)
         say(f"  go install {module}@{version} (log: {log})")
         env = {**go_env(), "GOBIN": str(out.parent)}
-        run(["nice", "-n", "10", go(), "install", "-trimpath", f"{module}@{version}"],
-            cwd=home, env=env, log=log)
+        run(
+            ["nice", "-n", "10", go(), "install", "-trimpath", f"{module}@{version}"],
+            cwd=home,
+            env=env,
+            log=log,
+        )
         if not out.exists():
             raise ServiceError(f"go install made no {binary}; see {log}")
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from . import probes
 from .base import Service
@@ -27,12 +28,16 @@ STORAGE_TOOL = "kafka.tools.StorageTool"
 def _pom() -> str:
     deps = "".join(
         f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId>"
-        f"<version>{v}</version></dependency>\n" for g, a, v in ARTIFACTS)
-    return ('<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
-            "  <modelVersion>4.0.0</modelVersion>\n"
-            "  <groupId>local.gateways</groupId><artifactId>kafka-runtime</artifactId>\n"
-            "  <version>1</version><packaging>pom</packaging>\n"
-            f"  <dependencies>\n{deps}  </dependencies>\n</project>\n")
+        f"<version>{v}</version></dependency>\n"
+        for g, a, v in ARTIFACTS
+    )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
+        "  <modelVersion>4.0.0</modelVersion>\n"
+        "  <groupId>local.gateways</groupId><artifactId>kafka-runtime</artifactId>\n"
+        "  <version>1</version><packaging>pom</packaging>\n"
+        f"  <dependencies>\n{deps}  </dependencies>\n</project>\n"
+    )
 
 
 class Kafka(Service):
@@ -40,7 +45,7 @@ class Kafka(Service):
     start_timeout = 120.0
 
     @property
-    def home(self):  # noqa: ANN201 - a Path
+    def home(self) -> Path:
         return self.cache / f"kafka-{VERSION}"
 
     def java(self) -> str:
@@ -59,9 +64,19 @@ class Kafka(Service):
             (self.home / "pom.xml").write_text(_pom())
             libs = self.home / "libs"
             shutil.rmtree(libs, ignore_errors=True)
-            run([mvn, "-B", "-q", "-f", str(self.home / "pom.xml"),
-                 f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime",
-                 f"-DoutputDirectory={libs}"], log=self.home / "mvn.log")
+            run(
+                [
+                    mvn,
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(self.home / "pom.xml"),
+                    f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={libs}",
+                ],
+                log=self.home / "mvn.log",
+            )
             if not (libs / f"kafka_{SCALA}-{VERSION}.jar").exists():
                 raise ServiceError(f"Maven produced no Kafka jar; see {self.home / 'mvn.log'}")
             (self.home / ".complete").write_text(VERSION + "\n")
@@ -90,28 +105,53 @@ class Kafka(Service):
             "transaction.state.log.replication.factor=1\n"
             "transaction.state.log.min.isr=1\n"
             "group.initial.rebalance.delay.ms=0\n"
-            "log.retention.hours=24\n")
+            "log.retention.hours=24\n"
+        )
         (self.state / "log4j.properties").write_text(
             "log4j.rootLogger=INFO, stdout\n"
             "log4j.appender.stdout=org.apache.log4j.ConsoleAppender\n"
             "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n"
             "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
             "log4j.logger.org.apache.kafka=INFO\nlog4j.logger.kafka=INFO\n"
-            "log4j.logger.state.change.logger=WARN\n")
+            "log4j.logger.state.change.logger=WARN\n"
+        )
         if not (data / "meta.properties").exists():
-            run([self.java(), "-cp", self.classpath(), *self.jvm_flags(), STORAGE_TOOL,
-                 "format", "-t", CLUSTER_ID, "-c", str(self.state / "server.properties")],
-                log=self.state / "format.log")
+            run(
+                [
+                    self.java(),
+                    "-cp",
+                    self.classpath(),
+                    *self.jvm_flags(),
+                    STORAGE_TOOL,
+                    "format",
+                    "-t",
+                    CLUSTER_ID,
+                    "-c",
+                    str(self.state / "server.properties"),
+                ],
+                log=self.state / "format.log",
+            )
 
     def jvm_flags(self) -> list[str]:
-        return ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-                f"-Dlog4j.configuration=file:{self.state / 'log4j.properties'}",
-                f"-Dkafka.logs.dir={self.state}"]
+        return [
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{self.state / 'log4j.properties'}",
+            f"-Dkafka.logs.dir={self.state}",
+        ]
 
     def procs(self) -> list[Proc]:
         java = shutil.which("java") or "java"
-        argv = [java, *self.jvm_flags(), "-cp", self.classpath(), MAIN,
-                str(self.state / "server.properties")]
+        argv = [
+            java,
+            *self.jvm_flags(),
+            "-cp",
+            self.classpath(),
+            MAIN,
+            str(self.state / "server.properties"),
+        ]
         return [Proc("kafka", argv, self.state)]
 
     def healthy(self) -> bool:

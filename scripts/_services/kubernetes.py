@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from pathlib import Path
 
 from . import gobuild, probes
 from .base import Service, make_tls
@@ -21,13 +23,14 @@ ISSUER = "https://kubernetes.default.svc.cluster.local"
 def _kube_go_mod() -> str:
     """A wrapper module: k8s.io/kubernetes plus a replace for each of its staging modules."""
     upstream = gobuild.module_go_mod("k8s.io/kubernetes", KUBE_VERSION)
-    staging = sorted({line.split()[0] for line in upstream.splitlines()
-                      if "=> ./staging/" in line})
+    staging = sorted({line.split()[0] for line in upstream.splitlines() if "=> ./staging/" in line})
     if not staging:
         raise ServiceError("found no staging modules in k8s.io/kubernetes' go.mod")
     replaces = "".join(f"\t{m} => {m} {STAGING_VERSION}\n" for m in staging)
-    return (f"module gateways.local/kube-apiserver-build\n\ngo 1.24.0\n\n"
-            f"require k8s.io/kubernetes {KUBE_VERSION}\n\nreplace (\n{replaces})\n")
+    return (
+        f"module gateways.local/kube-apiserver-build\n\ngo 1.24.0\n\n"
+        f"require k8s.io/kubernetes {KUBE_VERSION}\n\nreplace (\n{replaces})\n"
+    )
 
 
 class Kubernetes(Service):
@@ -35,36 +38,46 @@ class Kubernetes(Service):
     start_timeout = 180.0
 
     @property
-    def etcd_bin(self):  # noqa: ANN201 - a Path
+    def etcd_bin(self) -> Path:
         return self.cache / f"etcd-{ETCD_VERSION}" / "bin" / "etcd"
 
     @property
-    def apiserver_bin(self):  # noqa: ANN201 - a Path
+    def apiserver_bin(self) -> Path:
         return self.cache / f"kubernetes-{KUBE_VERSION}" / "bin" / "kube-apiserver"
 
     def install(self) -> None:
         etcd_mod = f"go.etcd.io/etcd/server/v3@{ETCD_VERSION}"
         gobuild.build(
-            self.etcd_bin.parent.parent, "etcd", package="go.etcd.io/etcd/server/v3",
+            self.etcd_bin.parent.parent,
+            "etcd",
+            package="go.etcd.io/etcd/server/v3",
             require=etcd_mod,
-            go_mod=("module gateways.local/etcd-build\n\ngo 1.26.0\n\n"
-                    f"require go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n"))
+            go_mod=(
+                "module gateways.local/etcd-build\n\ngo 1.26.0\n\n"
+                f"require go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n"
+            ),
+        )
         if self.apiserver_bin.exists():
             return
         minor = KUBE_VERSION.split(".")[1]
         ver = "k8s.io/component-base/version"
         gobuild.build(
-            self.apiserver_bin.parent.parent, "kube-apiserver",
-            go_mod=_kube_go_mod(), require=f"k8s.io/kubernetes/cmd/kube-apiserver@{KUBE_VERSION}",
+            self.apiserver_bin.parent.parent,
+            "kube-apiserver",
+            go_mod=_kube_go_mod(),
+            require=f"k8s.io/kubernetes/cmd/kube-apiserver@{KUBE_VERSION}",
             package="k8s.io/kubernetes/cmd/kube-apiserver",
-            ldflags=(f"-s -w -X {ver}.gitVersion={KUBE_VERSION} -X {ver}.gitMajor=1 "
-                     f"-X {ver}.gitMinor={minor} -X {ver}.gitTreeState=clean"),
-            note="(10-20 minutes on 2 cores) ")
+            ldflags=(
+                f"-s -w -X {ver}.gitVersion={KUBE_VERSION} -X {ver}.gitMajor=1 "
+                f"-X {ver}.gitMinor={minor} -X {ver}.gitTreeState=clean"
+            ),
+            note="(10-20 minutes on 2 cores) ",
+        )
 
     # ------------------------------------------------------------------ files
 
     @property
-    def tls(self):  # noqa: ANN201 - a Path
+    def tls(self) -> Path:
         return self.state / "tls"
 
     def admin_token(self) -> str:
@@ -78,17 +91,28 @@ class Kubernetes(Service):
     def prepare(self) -> None:
         log = self.install_log
         openssl = need_tool("openssl", "openssl", log)
-        (self.state / "etcd-data").mkdir(parents=True, exist_ok=True)
-        make_tls(self.tls, "kube-apiserver",
-                 ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                  "kubernetes.default.svc.cluster.local"], [HOST, "10.96.0.1"], log)
+        (self.state / "etcd-data").mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_tls(
+            self.tls,
+            "kube-apiserver",
+            [
+                "localhost",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ],
+            [HOST, "10.96.0.1"],
+            log,
+        )
         sa_key, sa_pub = self.tls / "sa.key", self.tls / "sa.pub"
         if not sa_pub.exists():
             run([openssl, "genrsa", "-out", str(sa_key), "2048"], log=log)
             run([openssl, "rsa", "-in", str(sa_key), "-pubout", "-out", str(sa_pub)], log=log)
         token = self.admin_token()
-        (self.state / "tokens.csv").write_text(f'{token},gateways-admin,gateways-admin,'
-                                               f'"system:masters"\n')
+        (self.state / "tokens.csv").write_text(
+            f'{token},gateways-admin,gateways-admin,"system:masters"\n'
+        )
         (self.state / "kubeconfig").write_text(
             "apiVersion: v1\nkind: Config\n"
             "clusters:\n- name: gateways\n  cluster:\n"
@@ -98,48 +122,78 @@ class Kubernetes(Service):
             f"    token: {token}\n"
             "contexts:\n- name: gateways\n  context:\n    cluster: gateways\n"
             "    user: gateways-admin\n    namespace: default\n"
-            "current-context: gateways\n")
+            "current-context: gateways\n"
+        )
         (self.state / "kubeconfig").chmod(0o600)
 
     # ------------------------------------------------------------------ processes
 
     def procs(self) -> list[Proc]:
         tls = self.tls
-        etcd = Proc("etcd", [
-            str(self.etcd_bin), "--name", "gateways",
-            "--data-dir", str(self.state / "etcd-data"),
-            "--listen-client-urls", f"http://{HOST}:{ETCD_PORT}",
-            "--advertise-client-urls", f"http://{HOST}:{ETCD_PORT}",
-            "--listen-peer-urls", f"http://{HOST}:{ETCD_PEER_PORT}",
-            "--initial-advertise-peer-urls", f"http://{HOST}:{ETCD_PEER_PORT}",
-            "--initial-cluster", f"gateways=http://{HOST}:{ETCD_PEER_PORT}",
-            "--unsafe-no-fsync", "--log-level", "warn",
-        ], self.state)
-        apiserver = Proc("kube-apiserver", [
-            str(self.apiserver_bin),
-            f"--etcd-servers=http://{HOST}:{ETCD_PORT}",
-            f"--bind-address={HOST}", f"--advertise-address={HOST}", f"--secure-port={PORT}",
-            f"--tls-cert-file={tls / 'server.crt'}",
-            f"--tls-private-key-file={tls / 'server.key'}",
-            f"--client-ca-file={tls / 'ca.crt'}",
-            f"--token-auth-file={self.state / 'tokens.csv'}",
-            "--authorization-mode=Node,RBAC",
-            f"--service-account-issuer={ISSUER}",
-            f"--service-account-key-file={tls / 'sa.pub'}",
-            f"--service-account-signing-key-file={tls / 'sa.key'}",
-            f"--service-cluster-ip-range={SERVICE_RANGE}",
-            f"--cert-dir={self.state / 'certs'}",
-            "--allow-privileged=true", "--profiling=false", "--v=1",
-        ], self.state)
+        etcd = Proc(
+            "etcd",
+            [
+                str(self.etcd_bin),
+                "--name",
+                "gateways",
+                "--data-dir",
+                str(self.state / "etcd-data"),
+                "--listen-client-urls",
+                f"http://{HOST}:{ETCD_PORT}",
+                "--advertise-client-urls",
+                f"http://{HOST}:{ETCD_PORT}",
+                "--listen-peer-urls",
+                f"http://{HOST}:{ETCD_PEER_PORT}",
+                "--initial-advertise-peer-urls",
+                f"http://{HOST}:{ETCD_PEER_PORT}",
+                "--initial-cluster",
+                f"gateways=http://{HOST}:{ETCD_PEER_PORT}",
+                "--unsafe-no-fsync",
+                "--log-level",
+                "warn",
+            ],
+            self.state,
+        )
+        apiserver = Proc(
+            "kube-apiserver",
+            [
+                str(self.apiserver_bin),
+                f"--etcd-servers=http://{HOST}:{ETCD_PORT}",
+                f"--bind-address={HOST}",
+                f"--advertise-address={HOST}",
+                f"--secure-port={PORT}",
+                f"--tls-cert-file={tls / 'server.crt'}",
+                f"--tls-private-key-file={tls / 'server.key'}",
+                f"--client-ca-file={tls / 'ca.crt'}",
+                f"--token-auth-file={self.state / 'tokens.csv'}",
+                "--authorization-mode=Node,RBAC",
+                f"--service-account-issuer={ISSUER}",
+                f"--service-account-key-file={tls / 'sa.pub'}",
+                f"--service-account-signing-key-file={tls / 'sa.key'}",
+                f"--service-cluster-ip-range={SERVICE_RANGE}",
+                f"--cert-dir={self.state / 'certs'}",
+                # The "kubernetes" Service can't have a loopback endpoint, and nothing needs one.
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=true",
+                "--profiling=false",
+                "--v=1",
+            ],
+            self.state,
+        )
         return [etcd, apiserver]
 
     def etcd_healthy(self) -> bool:
-        return probes.http_ok(f"http://{HOST}:{ETCD_PORT}/health", expect=b'"health":"true"')
+        with contextlib.suppress(OSError):
+            return probes.http_ok(f"http://{HOST}:{ETCD_PORT}/health", expect=b'"health":"true"')
+        return False
 
     def healthy(self) -> bool:
         return self.etcd_healthy() and probes.http_ok(
-            f"https://{HOST}:{PORT}/readyz", cafile=str(self.tls / "ca.crt"),
-            token=self.admin_token(), expect=b"ok")
+            f"https://{HOST}:{PORT}/readyz",
+            cafile=str(self.tls / "ca.crt"),
+            token=self.admin_token(),
+            expect=b"ok",
+        )
 
     def start(self) -> None:
         etcd, apiserver = self.procs()

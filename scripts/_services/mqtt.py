@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import probes
 from .base import Service, make_tls
 from .common import HOST, Proc, apt_install, deb_version, run
@@ -10,7 +12,7 @@ PORT = 11883
 AUTH_PORT = 11884
 TLS_PORT = 18883
 USER = "gateways"
-PASSWORD = "gateways-mqtt-secret"
+PASSWORD = "gateways-mqtt-secret"  # noqa: S105 - fixed test credential
 
 
 class Mqtt(Service):
@@ -18,7 +20,7 @@ class Mqtt(Service):
     start_timeout = 30.0
 
     @property
-    def tls(self):  # noqa: ANN201 - a Path
+    def tls(self) -> Path:
         return self.state / "tls"
 
     def install(self) -> None:
@@ -29,8 +31,10 @@ class Mqtt(Service):
         make_tls(self.tls, "localhost", ["localhost"], [HOST], self.install_log)
         passwd = self.state / "passwd"
         passwd.unlink(missing_ok=True)
-        run(["/usr/bin/mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD],
-            log=self.install_log)
+        run(
+            ["/usr/bin/mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD],
+            log=self.install_log,
+        )
         passwd.chmod(0o600)
         (self.state / "mosquitto.conf").write_text(
             "user root\n"
@@ -45,7 +49,8 @@ class Mqtt(Service):
             f"\nlistener {TLS_PORT} {HOST}\nallow_anonymous true\n"
             f"cafile {self.tls / 'ca.crt'}\n"
             f"certfile {self.tls / 'server.crt'}\n"
-            f"keyfile {self.tls / 'server.key'}\n")
+            f"keyfile {self.tls / 'server.key'}\n"
+        )
 
     def procs(self) -> list[Proc]:
         conf = str(self.state / "mosquitto.conf")
@@ -53,10 +58,12 @@ class Mqtt(Service):
 
     def healthy(self) -> bool:
         ca = str(self.tls / "ca.crt")
-        return (probes.mqtt(PORT)
-                and probes.mqtt(AUTH_PORT, USER, PASSWORD)
-                and not probes.mqtt(AUTH_PORT, USER, PASSWORD + "-wrong")
-                and probes.mqtt(TLS_PORT, cafile=ca))
+        return (
+            probes.mqtt(PORT)
+            and probes.mqtt(AUTH_PORT, USER, PASSWORD)
+            and not probes.mqtt(AUTH_PORT, USER, PASSWORD + "-wrong")
+            and probes.mqtt(TLS_PORT, cafile=ca)
+        )
 
     def env(self) -> dict[str, str]:
         return {

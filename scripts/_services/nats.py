@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from . import probes
 from .base import Service
 from .common import HOST, Proc, apt_install, deb_version
-from . import probes
 
 PORT = 14222
 AUTH_PORT = 14223
 USER = "gateways"
-PASSWORD = "gateways-nats-secret"
+PASSWORD = "gateways-nats-secret"  # noqa: S105 - fixed test credential
 
 
 class Nats(Service):
@@ -29,11 +29,13 @@ class Nats(Service):
             f'  store_dir: "{self.state / "jetstream"}"\n'
             "  max_memory_store: 256MB\n"
             "  max_file_store: 2GB\n"
-            "}\n")
+            "}\n"
+        )
         (self.state / "auth.conf").write_text(
             f'listen: "{HOST}:{AUTH_PORT}"\n'
             'server_name: "gateways-nats-auth"\n'
-            f'authorization {{\n  user: "{USER}"\n  password: "{PASSWORD}"\n}}\n')
+            f'authorization {{\n  user: "{USER}"\n  password: "{PASSWORD}"\n}}\n'
+        )
 
     def procs(self) -> list[Proc]:
         exe = "/usr/sbin/nats-server"
@@ -43,9 +45,11 @@ class Nats(Service):
         ]
 
     def healthy(self) -> bool:
-        return (probes.nats(PORT, jetstream=True)
-                and probes.nats(AUTH_PORT, USER, PASSWORD)
-                and not probes.nats(AUTH_PORT, USER, PASSWORD + "-wrong"))
+        return (
+            probes.nats(PORT, jetstream=True)
+            and probes.nats(AUTH_PORT, USER, PASSWORD)
+            and not probes.nats(AUTH_PORT, USER, PASSWORD + "-wrong")
+        )
 
     def env(self) -> dict[str, str]:
         return {

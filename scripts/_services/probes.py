@@ -32,14 +32,21 @@ def _read_exact(fh: BinaryIO, n: int) -> bytes:
 # --------------------------------------------------------------------------- NATS
 
 
-def nats(port: int, user: str | None = None, password: str | None = None,
-         jetstream: bool = False) -> bool:
+def nats(
+    port: int, user: str | None = None, password: str | None = None, jetstream: bool = False
+) -> bool:
     """CONNECT + PING must give PONG; with `jetstream`, $JS.API.INFO must answer."""
     with _connect(port) as sock, sock.makefile("rb") as rf:
         if not rf.readline().startswith(b"INFO "):
             return False
-        opts: dict[str, object] = {"verbose": False, "pedantic": False, "protocol": 1,
-                                   "lang": "probe", "version": "0", "headers": True}
+        opts: dict[str, object] = {
+            "verbose": False,
+            "pedantic": False,
+            "protocol": 1,
+            "lang": "probe",
+            "version": "0",
+            "headers": True,
+        }
         if user is not None:
             opts.update(user=user, **{"pass": password})
         sock.sendall(b"CONNECT " + json.dumps(opts).encode() + b"\r\nPING\r\n")
@@ -78,8 +85,9 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def mqtt(port: int, user: str | None = None, password: str | None = None,
-         cafile: str | None = None) -> bool:
+def mqtt(
+    port: int, user: str | None = None, password: str | None = None, cafile: str | None = None
+) -> bool:
     """MQTT 3.1.1 CONNECT must be answered by CONNACK with return code 0."""
     flags = 0x02
     payload = _mqtt_str("gw-probe")
@@ -117,13 +125,23 @@ def amqp(port: int, user: str, password: str) -> bool:
         if _amqp_method(rf) != (10, 10):
             return False
         creds = f"\0{user}\0{password}".encode()
-        args = (struct.pack(">HHI", 10, 11, 0) + b"\x05PLAIN"
-                + struct.pack(">I", len(creds)) + creds + b"\x05en_US")
+        args = (
+            struct.pack(">HHI", 10, 11, 0)
+            + b"\x05PLAIN"
+            + struct.pack(">I", len(creds))
+            + creds
+            + b"\x05en_US"
+        )
         sock.sendall(struct.pack(">BHI", 1, 0, len(args)) + args + b"\xce")
         try:
-            return _amqp_method(rf) == (10, 30)
+            if _amqp_method(rf) != (10, 30):  # Connection.Tune: the login was accepted
+                return False
         except ConnectionError:
             return False
+        # Connection.Close(200) so the broker doesn't log an abrupt disconnect.
+        close = struct.pack(">HHH", 10, 50, 200) + b"\x02OK" + struct.pack(">HH", 0, 0)
+        sock.sendall(struct.pack(">BHI", 1, 0, len(close)) + close + b"\xce")
+        return True
 
 
 # --------------------------------------------------------------------------- Kafka
@@ -144,8 +162,9 @@ def kafka(port: int) -> bool:
 # --------------------------------------------------------------------------- HTTP
 
 
-def http_ok(url: str, cafile: str | None = None, token: str | None = None,
-            expect: bytes | None = None) -> bool:
+def http_ok(
+    url: str, cafile: str | None = None, token: str | None = None, expect: bytes | None = None
+) -> bool:
     """GET `url`; 200 (and `expect` in the body, if given) means healthy."""
     req = urllib.request.Request(url)  # noqa: S310 - only ever http(s)://127.0.0.1
     if token:

@@ -20,11 +20,20 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 class Session:
     """A paho client on its network thread, with its callbacks turned into queues."""
 
-    def __init__(self, host: str, port: int, *, ca: str | None = None,
-                 user: str | None = None, password: str | None = None) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"gw-smoke-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv311)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        ca: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"gw-smoke-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv311,
+        )
         self.connects: queue.Queue[ReasonCode] = queue.Queue()
         self.subacks: queue.Queue[list[ReasonCode]] = queue.Queue()
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
@@ -42,8 +51,9 @@ class Session:
     def _on_connect(self, _c: Any, _u: Any, _flags: Any, reason: ReasonCode, _p: Any) -> None:
         self.connects.put(reason)
 
-    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: list[ReasonCode],
-                      _p: Any) -> None:
+    def _on_subscribe(
+        self, _c: Any, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any
+    ) -> None:
         self.subacks.put(reasons)
 
     def close(self) -> None:
@@ -81,17 +91,19 @@ def test_qos1_over_tls_with_generated_ca(mqtt_service: MqttService) -> None:
 
 
 def test_qos1_with_password(mqtt_service: MqttService) -> None:
-    with session(mqtt_service.host, mqtt_service.auth_port, user=mqtt_service.user,
-                 password=mqtt_service.password) as s:
+    with session(
+        mqtt_service.host,
+        mqtt_service.auth_port,
+        user=mqtt_service.user,
+        password=mqtt_service.password,
+    ) as s:
         qos1_round_trip(s)
 
 
 @pytest.mark.parametrize("password", ["wrong-password", None])
-def test_wrong_or_missing_password_refused(mqtt_service: MqttService,
-                                           password: str | None) -> None:
+def test_wrong_or_missing_password_refused(mqtt_service: MqttService, password: str | None) -> None:
     user = mqtt_service.user if password else None
-    with session(mqtt_service.host, mqtt_service.auth_port, user=user,
-                 password=password) as s:
+    with session(mqtt_service.host, mqtt_service.auth_port, user=user, password=password) as s:
         assert s.reason.is_failure
         assert s.reason.getName() == "Not authorized"
 

@@ -41,8 +41,10 @@ async def test_jetstream_explicit_ack_and_redelivery(nats_service: NatsService) 
         await js.publish(subject, b"acked")
         await js.publish(subject, b"not-acked")
         psub = await js.pull_subscribe(
-            subject, durable=f"smoke_{tag}",
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0))
+            subject,
+            durable=f"smoke_{tag}",
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0),
+        )
 
         first = await psub.fetch(2, timeout=5)
         assert [m.data for m in first] == [b"acked", b"not-acked"]
@@ -68,8 +70,12 @@ async def test_jetstream_explicit_ack_and_redelivery(nats_service: NatsService) 
 
 
 async def test_user_password_listener(nats_service: NatsService) -> None:
-    nc = await nats.connect(nats_service.auth_url, user=nats_service.user,
-                            password=nats_service.password, error_cb=_quiet)
+    nc = await nats.connect(
+        nats_service.auth_url,
+        user=nats_service.user,
+        password=nats_service.password,
+        error_cb=_quiet,
+    )
     try:
         subject = f"gw.auth.{uuid.uuid4().hex}"
         sub = await nc.subscribe(subject)
@@ -78,10 +84,16 @@ async def test_user_password_listener(nats_service: NatsService) -> None:
     finally:
         await nc.drain()
 
-    with pytest.raises(nats.errors.Error, match="(?i)authorization"):
-        await nats.connect(nats_service.auth_url, user=nats_service.user,
-                           password="wrong-password", allow_reconnect=False,
-                           connect_timeout=3, error_cb=_quiet)
-    with pytest.raises(nats.errors.Error, match="(?i)authorization"):
-        await nats.connect(nats_service.auth_url, allow_reconnect=False, connect_timeout=3,
-                           error_cb=_quiet)
+    with pytest.raises(nats.errors.Error, match=r"(?i)authorization"):
+        await nats.connect(
+            nats_service.auth_url,
+            user=nats_service.user,
+            password="wrong-password",
+            allow_reconnect=False,
+            connect_timeout=3,
+            error_cb=_quiet,
+        )
+    with pytest.raises(nats.errors.Error, match=r"(?i)authorization"):
+        await nats.connect(
+            nats_service.auth_url, allow_reconnect=False, connect_timeout=3, error_cb=_quiet
+        )
