@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateways.admin import AdminApp
 from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
@@ -19,6 +19,9 @@ from gateways.kinds import Kind, SourceContext, kinds
 from gateways.registry.file import FileRegistry
 from gateways.registry.reconciler import Reconciler
 from gateways.settings import Settings
+
+if TYPE_CHECKING:
+    from gateways.registry.kube import KubeRegistry
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class GatewayRuntime:
             accept=accept,
             max_in_flight=settings.max_in_flight,
         )
-        self.registry: FileRegistry | None = None
+        self.registry: FileRegistry | KubeRegistry | None = None
         self.admin: Listener | None = None
         self._admin_enabled = admin
         self._ready = False
@@ -71,12 +74,14 @@ class GatewayRuntime:
         elif settings.configmaps:
             from gateways.registry.kube import KubeRegistry  # only needed in a cluster
 
-            self.registry = KubeRegistry(
+            registry = KubeRegistry(
                 settings.namespace,
                 settings.configmaps,
                 self.reconciler.apply,
                 settings.gateway_type,
             )
+            self.reconciler.on_change = registry.record_status  # statuses -> Kubernetes Events
+            self.registry = registry
         else:
             raise SettingsError(
                 "GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster"

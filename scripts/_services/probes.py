@@ -170,6 +170,9 @@ def http_ok(
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     ctx = ssl.create_default_context(cafile=cafile) if cafile else None
-    with urllib.request.urlopen(req, timeout=TIMEOUT, context=ctx) as resp:  # noqa: S310
-        body = resp.read()
-        return resp.status == 200 and (expect is None or expect in body)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT, context=ctx) as resp:  # noqa: S310
+            body = resp.read()
+            return resp.status == 200 and (expect is None or expect in body)
+    except OSError:  # refused, reset, TLS not ready yet, or an HTTP error status
+        return False

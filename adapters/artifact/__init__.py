@@ -1,0 +1,1 @@
+"""The artifact adapter: MinIO bucket notifications as CloudEvents."""

@@ -1,0 +1,1 @@
+"""The resource adapter: Kubernetes watches of any group/version/kind as CloudEvents."""

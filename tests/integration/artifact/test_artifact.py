@@ -1,0 +1,140 @@
+"""The artifact adapter against the real MinIO: bucket notifications as CloudEvents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateways.events.model import CloudEvent
+from gateways.runtime import GatewayRuntime
+from tests.gatewaykit import configmap, start_gateway, status_of, wait_until, write_registry
+from tests.integration.artifact.conftest import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, Bucket
+from tests.servicekit import MinioService
+from tests.watcher import RecordingWatcher
+
+pytestmark = [pytest.mark.minio, pytest.mark.timeout(120)]
+GATEWAY, SOURCE = "artifact-gateway", "uploads"
+FILLER = "zz-filler-"
+
+
+def artifact_source(minio: MinioService, bucket: Bucket, **extra: Any) -> dict[str, Any]:
+    return {
+        "endpoint": minio.endpoint,
+        "bucket": {"name": bucket.name},
+        "insecure": True,
+        "accessKey": {"env": ACCESS_KEY_VARIABLE},
+        "secretKey": {"env": SECRET_KEY_VARIABLE},
+        "events": ["s3:ObjectCreated:*"],
+        "backoff": {"duration": "100ms", "factor": 2, "jitter": 0, "cap": "1s"},
+        **extra,
+    }
+
+
+async def run_gateway(
+    tmp_path: Path, source: dict[str, Any], watcher: RecordingWatcher
+) -> GatewayRuntime:
+    document = configmap(GATEWAY, "artifact", {SOURCE: source}, watchers=[watcher.url])
+    runtime = await start_gateway(write_registry(tmp_path / "registry.yaml", document), tmp_path)
+    await wait_until(lambda: status_of(runtime, SOURCE).state == "running", timeout=10)
+    await asyncio.sleep(0.5)  # running means the bucket answered; let the listen request land
+    return runtime
+
+
+def keys(watcher: RecordingWatcher) -> list[str]:
+    """Object keys of the events received, fillers left out."""
+    return [
+        e.attributes["subject"] for e in watcher.events if FILLER not in e.attributes["subject"]
+    ]
+
+
+async def pump_until(
+    watcher: RecordingWatcher, bucket: Bucket, wanted: set[str], filler: tuple[str, str] = ("", "")
+) -> None:
+    """Put filler objects until every key in ``wanted`` arrived.
+
+    The MinIO server the tests run flushes a listen stream only once about 4 KB of records
+    are buffered, so a few more records push the ones under test out.
+    """
+    prefix, suffix = filler
+    async with asyncio.timeout(60):
+        for number in range(10_000):
+            if wanted <= set(keys(watcher)):
+                return
+            await bucket.put(f"{prefix}{FILLER}{number}{suffix}")
+            await asyncio.sleep(0.1)
+
+
+def record(event: CloudEvent) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(event.data or b"null")
+    return data
+
+
+async def test_two_objects_two_events(
+    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
+) -> None:
+    runtime = await run_gateway(tmp_path, artifact_source(minio_service, bucket), watcher)
+    try:
+        await bucket.put("reports/one.csv", b"a,b\n1,2\n", "text/csv")
+        await bucket.put("reports/two.json", b'{"x": 1}', "application/json")
+        await pump_until(watcher, bucket, {"reports/one.csv", "reports/two.json"})
+    finally:
+        await runtime.stop()
+
+    assert keys(watcher) == ["reports/one.csv", "reports/two.json"]
+    one, two = (e for e in watcher.events if FILLER not in e.attributes["subject"])
+    for event, size in ((one, 8), (two, 8)):
+        attributes = event.attributes
+        data = record(event)
+        assert attributes["type"] == "dev.gateways.artifact.objectcreated.put"
+        assert attributes["source"] == f"/gateways/{GATEWAY}/{SOURCE}"
+        assert attributes["datacontenttype"] == "application/json"
+        assert attributes["s3bucket"] == bucket.name
+        assert attributes["s3key"] == attributes["subject"]
+        assert attributes["s3eventname"] == "s3:ObjectCreated:Put"
+        assert attributes["s3size"] == str(size)
+        sequencer = data["s3"]["object"]["sequencer"]
+        assert attributes["s3sequencer"] == sequencer
+        assert attributes["id"] == f"{sequencer}/{attributes['subject']}"
+        assert data["eventName"] == "s3:ObjectCreated:Put"  # the record travels as JSON
+        assert data["s3"]["bucket"]["name"] == bucket.name
+    assert one.attributes["s3contenttype"] == "text/csv"
+    assert one.attributes["id"] != two.attributes["id"]
+
+
+async def test_prefix_and_suffix_filter(
+    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
+) -> None:
+    source = artifact_source(minio_service, bucket, filter={"prefix": "in/", "suffix": ".txt"})
+    runtime = await run_gateway(tmp_path, source, watcher)
+    try:
+        for key in ("in/a.txt", "out/b.txt", "in/c.bin", "in/d.txt"):
+            await bucket.put(key)
+        await pump_until(watcher, bucket, {"in/a.txt", "in/d.txt"}, filler=("in/", ".txt"))
+    finally:
+        await runtime.stop()
+    assert keys(watcher) == ["in/a.txt", "in/d.txt"]
+    assert all(e.attributes["subject"].startswith("in/") for e in watcher.events)
+    assert all(e.attributes["subject"].endswith(".txt") for e in watcher.events)
+
+
+async def test_wrong_credentials_are_reported(
+    minio_service: MinioService,
+    bucket: Bucket,
+    watcher: RecordingWatcher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SECRET_KEY_VARIABLE, "not-the-secret")
+    document = configmap(
+        GATEWAY, "artifact", {SOURCE: artifact_source(minio_service, bucket)}, [watcher.url]
+    )
+    runtime = await start_gateway(write_registry(tmp_path / "registry.yaml", document), tmp_path)
+    try:
+        await wait_until(lambda: status_of(runtime, SOURCE).state == "degraded", timeout=10)
+        assert "SignatureDoesNotMatch" in status_of(runtime, SOURCE).reason
+    finally:
+        await runtime.stop()

@@ -1,0 +1,23 @@
+"""The shipped examples load and validate, so they cannot rot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateways.config import parse_source
+from gateways.registry.file import load_file
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@pytest.mark.parametrize("name", ["resource.yaml", "artifact.yaml"])
+def test_example_validates(name: str) -> None:
+    gateways, problems = load_file(EXAMPLES / name)
+    assert problems == []
+    (gateway,) = gateways
+    assert gateway.kind == name.removesuffix(".yaml")
+    assert gateway.watchers is not None and "console" in gateway.watchers
+    for entry in gateway.entries.values():
+        parse_source(entry.kind, entry.name, entry.value)  # raises ConfigError naming the field
