@@ -9,23 +9,10 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.amqp import DEFAULT_PREFETCH, AMQPConfig, ExchangeOptions, QueueOptions
 from gateways.config.common import Backoff, BasicAuth, SecretRef
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "amqp/example: "
-
-
-def parse(text: str) -> AMQPConfig:
-    config = parse_source("amqp", "example", text)
-    assert isinstance(config, AMQPConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``amqp/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("amqp", AMQPConfig)
+problems = problem_lister("amqp")
 
 
 def test_good_config() -> None:

@@ -9,6 +9,7 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.artifact import ArtifactConfig
 from gateways.config.common import Backoff, SecretRef
+from tests.unit.config.kit import parser, problem_lister
 
 CREDENTIALS = """
 accessKey: {name: minio, key: accesskey}
@@ -16,22 +17,8 @@ secretKey: {name: minio, key: secretkey}
 """
 
 
-LABEL = "artifact/example: "
-
-
-def parse(text: str) -> ArtifactConfig:
-    config = parse_source("artifact", "example", text)
-    assert isinstance(config, ArtifactConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``artifact/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("artifact", ArtifactConfig)
+problems = problem_lister("artifact")
 
 
 def test_good_config() -> None:

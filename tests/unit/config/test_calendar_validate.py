@@ -8,23 +8,10 @@ import pytest
 
 from gateways.config import ConfigError, parse_source
 from gateways.config.calendar import CalendarConfig, CatchUp
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "calendar/example: "
-
-
-def parse(text: str) -> CalendarConfig:
-    config = parse_source("calendar", "example", text)
-    assert isinstance(config, CalendarConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``calendar/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("calendar", CalendarConfig)
+problems = problem_lister("calendar")
 
 
 def test_schedule_with_everything() -> None:

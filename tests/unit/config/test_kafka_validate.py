@@ -9,23 +9,10 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, SecretRef
 from gateways.config.kafka import SASL, ConsumerGroup, KafkaConfig
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "kafka/example: "
-
-
-def parse(text: str) -> KafkaConfig:
-    config = parse_source("kafka", "example", text)
-    assert isinstance(config, KafkaConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``kafka/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("kafka", KafkaConfig)
+problems = problem_lister("kafka")
 
 
 def test_consumer_group_config() -> None:

@@ -9,23 +9,10 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, BasicAuth, SecretRef
 from gateways.config.mqtt import SESSION_EXPIRY_NEVER, MQTTConfig, topic_problem
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "mqtt/example: "
-
-
-def parse(text: str) -> MQTTConfig:
-    config = parse_source("mqtt", "example", text)
-    assert isinstance(config, MQTTConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``mqtt/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("mqtt", MQTTConfig)
+problems = problem_lister("mqtt")
 
 
 def test_good_config() -> None:

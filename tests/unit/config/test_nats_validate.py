@@ -9,23 +9,10 @@ import pytest
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, SecretRef
 from gateways.config.nats import JetStream, NATSAuth, NATSConfig, subject_problem
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "nats/example: "
-
-
-def parse(text: str) -> NATSConfig:
-    config = parse_source("nats", "example", text)
-    assert isinstance(config, NATSConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``nats/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("nats", NATSConfig)
+problems = problem_lister("nats")
 
 
 def test_good_config() -> None:

@@ -14,23 +14,10 @@ from gateways.config.resource import (
     ResourceFilter,
     parse_selector,
 )
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "resource/example: "
-
-
-def parse(text: str) -> ResourceConfig:
-    config = parse_source("resource", "example", text)
-    assert isinstance(config, ResourceConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``resource/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("resource", ResourceConfig)
+problems = problem_lister("resource")
 
 
 def test_argo_v1_shape() -> None:

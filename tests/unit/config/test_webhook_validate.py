@@ -6,23 +6,10 @@ import pytest
 
 from gateways.config import ConfigError, parse_source
 from gateways.config.webhook import DEFAULT_MAX_PAYLOAD, WebhookConfig
+from tests.unit.config.kit import parser, problem_lister
 
-LABEL = "webhook/example: "
-
-
-def parse(text: str) -> WebhookConfig:
-    config = parse_source("webhook", "example", text)
-    assert isinstance(config, WebhookConfig)
-    return config
-
-
-def problems(text: str) -> list[str]:
-    """Every problem found, each checked to name the source, without that ``webhook/example: ``."""
-    with pytest.raises(ConfigError) as caught:
-        parse(text)
-    found = caught.value.problems
-    assert all(problem.startswith(LABEL) for problem in found), found
-    return [problem.removeprefix(LABEL) for problem in found]
+parse = parser("webhook", WebhookConfig)
+problems = problem_lister("webhook")
 
 
 def test_good_config() -> None:
