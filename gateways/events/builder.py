@@ -17,6 +17,7 @@ A message that already is a CloudEvent passes through with its attributes and da
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from gateways.events.model import SPEC_VERSION, CloudEvent, valid_extension_name
 from gateways.source import Origin, RawEvent
 
 TYPE_PREFIX = "dev.gateways"
+log = logging.getLogger(__name__)
 
 # Where each binding keeps attributes of a binary-mode CloudEvent, and whether values are
 # percent-encoded. MQTT 5 user properties carry bare attribute names.
@@ -48,8 +50,19 @@ def event_source(origin: Origin) -> str:
 
 
 def build(raw: RawEvent, origin: Origin, overrides: Mapping[str, str] | None = None) -> CloudEvent:
-    """Turn a raw event into a CloudEvent; raises EventFormatError on a malformed incoming one."""
-    event = incoming(raw)
+    """Turn a raw event into a CloudEvent.
+
+    A malformed incoming CloudEvent raises EventFormatError when it came over HTTP (the sender
+    gets a 400 and can fix it). From a broker it travels as a plain message instead, its
+    headers kept in the metadata, since refusing it would redeliver it for ever.
+    """
+    try:
+        event = incoming(raw)
+    except EventFormatError as exc:
+        if raw.binding == "http":
+            raise
+        log.warning("%s/%s: delivered as a plain message: %s", origin.gateway, origin.source, exc)
+        event = None
     if event is None:
         attributes: dict[str, str] = {
             "specversion": SPEC_VERSION,

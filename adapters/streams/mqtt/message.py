@@ -55,6 +55,7 @@ def raw_event(message: MQTTMessage) -> RawEvent:
         payload=bytes(message.payload),
         content_type=getattr(properties, "ContentType", None),
         subject=message.topic,
+        action="message",
         extensions=extensions,
         # A CloudEvent attribute appears once; the first value of a repeated name wins.
         headers={name: value for name, value in reversed(user_properties)},

@@ -122,10 +122,20 @@ def test_plain_message_with_a_binding_is_not_mistaken_for_a_cloudevent() -> None
     assert event.type == "dev.gateways.kafka.event"
 
 
-def test_malformed_incoming_cloudevent_names_the_attribute() -> None:
-    headers = {"ce_specversion": "1.0", "ce_id": "1", "ce_type": "t"}
+def test_malformed_incoming_cloudevent_over_http_names_the_attribute() -> None:
+    headers = {"ce-specversion": "1.0", "ce-id": "1", "ce-type": "t"}
     with pytest.raises(EventFormatError, match="source: is required"):
-        build(RawEvent(b"x", headers=headers, binding="kafka"), ORIGIN)
+        build(RawEvent(b"x", headers=headers, binding="http"), ORIGIN)
+
+
+def test_malformed_incoming_cloudevent_from_a_broker_travels_as_a_plain_message() -> None:
+    headers = {"ce_specversion": "1.0", "ce_id": "1", "ce_type": "t"}
+    raw = RawEvent(
+        b"x", id="t/0/5", headers=headers, binding="kafka", extensions={"kafkaoffset": "5"}
+    )
+    event = build(raw, ORIGIN)
+    assert event.id == "t/0/5" and event.type == "dev.gateways.kafka.event"
+    assert event.attributes["kafkaoffset"] == "5"
 
 
 def test_percent_encoding_of_header_values_round_trips() -> None:

@@ -1,0 +1,1 @@
+"""Kafka event sources (kafka-python): consumer groups, commit after delivery, ordering."""

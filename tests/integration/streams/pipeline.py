@@ -1,0 +1,114 @@
+"""The real delivery path for stream-source tests: Dispatcher + Deliverer -> the HTTP watcher.
+
+async with Pipeline(watcher) as pipeline:
+    await source.start(pipeline.emitter("mqtt"))
+    await pipeline.wait_for_unique(1000)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from gateways.delivery import Deliverer, DeliverySpec, Watcher
+from gateways.dispatch import Dispatcher
+from gateways.events.model import CloudEvent
+from gateways.kinds import SourceContext
+from gateways.source import Emit, Origin
+from tests.watcher import RecordingWatcher, Reply
+
+GATEWAY = "streams"
+# No retries inside the deliverer: a watcher answering 503 makes emit raise at once, so the
+# source's own at-least-once handling is what the tests exercise.
+FAST_FAILING = DeliverySpec(retry=0, timeout=timedelta(seconds=5))
+
+
+class Pipeline:
+    def __init__(self, watcher: RecordingWatcher, spec: DeliverySpec = FAST_FAILING) -> None:
+        self.watcher = watcher
+        self.dispatcher = Dispatcher(default=Deliverer([Watcher(url=watcher.url)], spec))
+        self.statuses: list[tuple[str, str]] = []
+        self.context = SourceContext(settings=None, on_status=self._status)
+
+    async def __aenter__(self) -> Pipeline:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.dispatcher.close()
+
+    def origin(self, kind: str, source: str = "test") -> Origin:
+        return Origin(GATEWAY, source, kind)
+
+    def emitter(self, kind: str, source: str = "test") -> Emit:
+        return self.dispatcher.emitter(self.origin(kind, source))
+
+    def _status(self, origin: Origin, state: str, reason: str) -> None:
+        self.statuses.append((state, reason))
+
+    # ------------------------------------------------------------------ what the watcher saw
+
+    def accepted(self) -> list[CloudEvent]:
+        """Events the watcher answered 2xx, in arrival order (duplicates included)."""
+        return [r.event for r in self.watcher.requests if r.event is not None and r.status < 300]
+
+    def unique(self, key: Callable[[CloudEvent], Any] = lambda e: e.id) -> dict[Any, CloudEvent]:
+        return {key(event): event for event in self.accepted()}
+
+    async def wait_for_unique(
+        self,
+        count: int,
+        key: Callable[[CloudEvent], Any] = lambda e: e.id,
+        timeout: float = 30.0,
+    ) -> dict[Any, CloudEvent]:
+        await wait_until(lambda: len(self.unique(key)) >= count, timeout, self.unique, key)
+        return self.unique(key)
+
+    def refuse(self) -> None:
+        """From now on the watcher answers 503, so every emit raises."""
+        self.watcher.default = Reply(503)
+
+    def accept(self) -> None:
+        self.watcher.default = Reply(200)
+
+
+def payload_number(event: CloudEvent) -> int:
+    number: int = event.json()["n"]
+    return number
+
+
+async def wait_until(
+    predicate: Callable[[], bool], timeout: float, describe: Any = None, *args: Any
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            shown = describe(*args) if callable(describe) else describe
+            size = len(shown) if hasattr(shown, "__len__") else shown
+            raise TimeoutError(f"condition not met within {timeout}s (have {size})")
+        await asyncio.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
