@@ -63,7 +63,9 @@ async def wait_http(url: str, timeout: float = 30.0, method: str = "GET") -> Non
             await asyncio.sleep(0.05)
 
 
-async def load(url: str, requests: int, concurrency: int, body: bytes = b'{"n": 1}') -> tuple[float, int]:
+async def load(
+    url: str, requests: int, concurrency: int, body: bytes = b'{"n": 1}'
+) -> tuple[float, int]:
     """POST ``requests`` times with ``concurrency`` workers; returns (seconds, non-2xx count)."""
     failures = 0
     remaining = iter(range(requests))
@@ -73,7 +75,9 @@ async def load(url: str, requests: int, concurrency: int, body: bytes = b'{"n": 
         async def worker() -> None:
             nonlocal failures
             for _ in remaining:
-                async with session.post(url, data=body, headers={"content-type": "application/json"}) as reply:
+                async with session.post(
+                    url, data=body, headers={"content-type": "application/json"}
+                ) as reply:
                     await reply.read()
                     failures += reply.status >= 300
 

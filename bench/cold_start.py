@@ -54,7 +54,9 @@ REQUESTS = {
     "webhook": ("/example", b'{"n": 1}', {"content-type": "application/json"}),
     "dispatcher": (
         "/?gateway=hooks",
-        json.dumps({"gateway": "hooks", "source": "s", "kind": "nats", "events": [{"data": "{}"}]}).encode(),
+        json.dumps(
+            {"gateway": "hooks", "source": "s", "kind": "nats", "events": [{"data": "{}"}]}
+        ).encode(),
         {"content-type": "application/json"},
     ),
     "calendar": ("/", b"", {"x-topic": "cron-function", "x-connector": "cron-connector"}),
@@ -67,14 +69,20 @@ async def first_answer(function: str, registry_file: Path, state: str) -> tuple[
     started = time.perf_counter()
     process = start(
         [sys.executable, "-m", "gateways.cli", "serve", function, "--port", str(port)],
-        env={"GATEWAYS_REGISTRY_FILE": str(registry_file), "GATEWAYS_ADMIN_PORT": str(free_port()),
-             "GATEWAYS_STATE_DIR": state, "GATEWAYS_LOG_LEVEL": "WARNING"},
+        env={
+            "GATEWAYS_REGISTRY_FILE": str(registry_file),
+            "GATEWAYS_ADMIN_PORT": str(free_port()),
+            "GATEWAYS_STATE_DIR": state,
+            "GATEWAYS_LOG_LEVEL": "WARNING",
+        },
     )
     try:
         async with aiohttp.ClientSession() as session:
             while True:
                 try:
-                    async with session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=headers) as reply:
+                    async with session.post(
+                        f"http://127.0.0.1:{port}{path}", data=body, headers=headers
+                    ) as reply:
                         if reply.status == 200:
                             break
                 except aiohttp.ClientConnectionError:
@@ -102,8 +110,10 @@ async def main() -> None:
             print(f"baseline: python -c 'import aiohttp'  {bare_start() * 1000:7.0f} ms")
             for function in ("webhook", "dispatcher", "calendar"):
                 seconds, rss = await first_answer(function, file, tmp)
-                print(f"{function:<10} cold start {seconds * 1000:7.0f} ms (target < 500)"
-                      f"   idle RSS {rss:6.1f} MB (target < 80)")
+                print(
+                    f"{function:<10} cold start {seconds * 1000:7.0f} ms (target < 500)"
+                    f"   idle RSS {rss:6.1f} MB (target < 80)"
+                )
     finally:
         stop(watcher)
 

@@ -77,7 +77,9 @@ async def routing_cost(endpoints: int, requests: int = 20000) -> float:
     for i in range(endpoints):
         config = WebhookConfig(endpoint=f"/hook/{i}", methods=frozenset({"POST"}))
         router.add(Route(Origin("many", f"hook-{i}", "webhook"), config, accept))
-    request = Request("POST", f"/hook/{endpoints // 2}", {"content-type": "application/json"}, b"{}")
+    request = Request(
+        "POST", f"/hook/{endpoints // 2}", {"content-type": "application/json"}, b"{}"
+    )
     started = time.perf_counter()
     for _ in range(requests):
         await router.handle(request)

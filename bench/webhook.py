@@ -25,7 +25,8 @@ from aiohttp import web
 watcher = sys.argv[2]
 async def forward(request):
     body = await request.read()
-    async with request.app["session"].post(watcher, data=body, headers={"content-type": "application/json"}) as r:
+    headers = {"content-type": "application/json"}
+    async with request.app["session"].post(watcher, data=body, headers=headers) as r:
         await r.read()
         return web.Response(status=200 if r.status < 300 else 503)
 async def session(app):
@@ -74,17 +75,28 @@ async def main() -> None:
             start_watcher(watcher_port),
             start([sys.executable, "-c", BASELINE_CODE, str(bare_port), watcher_url]),
             start(
-                [sys.executable, "-m", "gateways.cli", "up", "--file",
-                 str(registry(Path(tmp) / "r.yaml", ours_port, watcher_url)),
-                 "--admin-port", str(free_port())],
+                [
+                    sys.executable,
+                    "-m",
+                    "gateways.cli",
+                    "up",
+                    "--file",
+                    str(registry(Path(tmp) / "r.yaml", ours_port, watcher_url)),
+                    "--admin-port",
+                    str(free_port()),
+                ],
                 env={"GATEWAYS_LOG_LEVEL": "WARNING", "GATEWAYS_STATE_DIR": tmp},
             ),
         ]
         try:
             for port in (watcher_port, bare_port, ours_port):
                 await wait_http(f"http://127.0.0.1:{port}/example", method="POST")
-            bare = await measure(f"http://127.0.0.1:{bare_port}/example", args.requests, args.concurrency)
-            ours = await measure(f"http://127.0.0.1:{ours_port}/example", args.requests, args.concurrency)
+            bare = await measure(
+                f"http://127.0.0.1:{bare_port}/example", args.requests, args.concurrency
+            )
+            ours = await measure(
+                f"http://127.0.0.1:{ours_port}/example", args.requests, args.concurrency
+            )
         finally:
             stop(*processes)
     print(f"webhook -> watcher, {args.requests} requests, concurrency {args.concurrency}")

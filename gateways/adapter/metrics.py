@@ -8,6 +8,8 @@ redelivery), retried (dispatcher requests repeated), in flight, and delivery lat
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from gateways.source import Origin
@@ -18,16 +20,24 @@ EVENTS_RECEIVED = Counter(
     "gateways_adapter_events_received", "Events received from the event-source server", _LABELS
 )
 EVENTS_DELIVERED = Counter(
-    "gateways_adapter_events_delivered", "Events delivered (or dead-lettered) and acknowledged", _LABELS
+    "gateways_adapter_events_delivered",
+    "Events delivered (or dead-lettered) and acknowledged",
+    _LABELS,
 )
 EVENTS_FAILED = Counter(
-    "gateways_adapter_events_failed", "Events not delivered, left to the broker for redelivery", _LABELS
+    "gateways_adapter_events_failed",
+    "Events not delivered, left to the broker for redelivery",
+    _LABELS,
 )
 EVENTS_RETRIED = Counter(
-    "gateways_adapter_events_retried", "Events sent to the dispatcher again after a failed request", _LABELS
+    "gateways_adapter_events_retried",
+    "Events sent to the dispatcher again after a failed request",
+    _LABELS,
 )
 EVENTS_IN_FLIGHT = Gauge(
-    "gateways_adapter_events_in_flight", "Events received and not yet acknowledged or rejected", _LABELS
+    "gateways_adapter_events_in_flight",
+    "Events received and not yet acknowledged or rejected",
+    _LABELS,
 )
 DELIVERY_LATENCY = Histogram(
     "gateways_adapter_delivery_latency_seconds",
@@ -39,3 +49,15 @@ DELIVERY_LATENCY = Histogram(
 
 def labels(origin: Origin) -> tuple[str, str, str]:
     return (origin.kind, origin.gateway, origin.source)
+
+
+def for_origin(origin: Origin) -> tuple[Any, Any, Any, Any, Any]:
+    """The labelled (received, delivered, failed, in flight, latency) metrics of one source."""
+    values = labels(origin)
+    return (
+        EVENTS_RECEIVED.labels(*values),
+        EVENTS_DELIVERED.labels(*values),
+        EVENTS_FAILED.labels(*values),
+        EVENTS_IN_FLIGHT.labels(*values),
+        DELIVERY_LATENCY.labels(*values),
+    )

@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 
 import grpc
 
+from gateways.adapter.stream import AckedStream
 from gateways.adapter.wire import event_message, origin_of
 from gateways.config import parse_source
-from gateways.errors import ConfigError, GatewayError
+from gateways.errors import ConfigError
 from gateways.kinds import Kind, SourceContext
 from gateways.protocol import eventing_pb2 as pb
 from gateways.protocol import eventing_pb2_grpc as rpc
@@ -36,86 +37,15 @@ CHANNEL_OPTIONS = [
 ]
 
 
-class EventNotAcceptedError(GatewayError):
-    """The client did not take the event: it rejected it, or the stream ended first."""
-
-    def __init__(self, source: str, why: str) -> None:
-        super().__init__(f"{source}: event not accepted by the gateway client: {why}")
-
-
-class _AckedStream:
-    """One StartEventSourceAcked call: emitted events wait for the client's acknowledgement."""
-
-    def __init__(self, context: grpc.aio.ServicerContext, origin: Origin, max_in_flight: int) -> None:
-        self._context = context
-        self._origin = origin
-        self._label = f"{origin.kind}/{origin.source}"
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._write_lock = asyncio.Lock()
-        self._pending: dict[int, asyncio.Future[None]] = {}
-        self._last_id = 0
-        self._closed: str | None = None
-        self._status_writes: set[asyncio.Task[None]] = set()
-
-    async def emit(self, raw: RawEvent) -> None:
-        async with self._slots:
-            if self._closed is not None:
-                raise EventNotAcceptedError(self._label, self._closed)
-            self._last_id += 1
-            delivery_id = self._last_id
-            acked = asyncio.get_running_loop().create_future()
-            self._pending[delivery_id] = acked
-            try:
-                await self._write(pb.ServerMessage(event=event_message(self._origin.source, raw, delivery_id)))
-                await acked
-            finally:
-                self._pending.pop(delivery_id, None)
-
-    def acknowledge(self, ack: pb.Ack) -> None:
-        for delivery_id in ack.deliveryIds:
-            acked = self._pending.get(delivery_id)
-            if acked is None or acked.done():
-                continue  # unknown or already settled: nothing to do
-            if ack.ok:
-                acked.set_result(None)
-            else:
-                acked.set_exception(EventNotAcceptedError(self._label, ack.reason or "rejected"))
-
-    def report(self, origin: Origin, state: str, reason: str) -> None:
-        """The source's ``on_status``: forwarded to the client as a SourceStatus message."""
-        if self._closed is not None:
-            return
-        message = pb.ServerMessage(status=pb.SourceStatus(state=state, reason=reason))
-        task = asyncio.get_running_loop().create_task(self._write_quietly(message))
-        self._status_writes.add(task)
-        task.add_done_callback(self._status_writes.discard)
-
-    def close(self, why: str) -> None:
-        """Fail every event still waiting for its acknowledgement; later emits fail at once."""
-        self._closed = why
-        for acked in self._pending.values():
-            if not acked.done():
-                acked.set_exception(EventNotAcceptedError(self._label, why))
-
-    async def _write(self, message: pb.ServerMessage) -> None:
-        # grpc.aio allows one write at a time per call.
-        async with self._write_lock:
-            await self._context.write(message)
-
-    async def _write_quietly(self, message: pb.ServerMessage) -> None:
-        try:
-            await self._write(message)
-        except Exception as exc:  # the stream is ending; the status no longer matters
-            log.debug("%s: status not sent: %s", self._label, exc)
-
-
 class EventingService(rpc.EventingServicer):
-    def __init__(self, kinds: Mapping[str, Kind], context: SourceContext, max_in_flight: int) -> None:
+    def __init__(
+        self, kinds: Mapping[str, Kind], context: SourceContext, max_in_flight: int
+    ) -> None:
         self.kinds = kinds
         self.context = context
         self.max_in_flight = max_in_flight
 
-    async def ValidateEventSource(  # noqa: N802 - the seed's name
+    async def ValidateEventSource(
         self, request: pb.EventSource, context: grpc.aio.ServicerContext
     ) -> pb.ValidEventSource:
         try:
@@ -124,7 +54,7 @@ class EventingService(rpc.EventingServicer):
             return pb.ValidEventSource(isValid=False, reason=str(exc))
         return pb.ValidEventSource(isValid=True)
 
-    async def StartEventSource(  # noqa: N802 - the seed's name
+    async def StartEventSource(
         self, request: pb.EventSource, context: grpc.aio.ServicerContext
     ) -> None:
         write_lock = asyncio.Lock()
@@ -142,17 +72,21 @@ class EventingService(rpc.EventingServicer):
         finally:
             await _stop(source)
 
-    async def StartEventSourceAcked(  # noqa: N802 - protocol name
+    async def StartEventSourceAcked(
         self, request_iterator: object, context: grpc.aio.ServicerContext
     ) -> None:
         first = await context.read()
         if first is grpc.aio.EOF or not first.HasField("start"):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a Start")
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a Start"
+            )
         start = first.start
         origin = origin_of(start.eventSource)
         bound = min(start.maxInFlight or self.max_in_flight, self.max_in_flight)
-        stream = _AckedStream(context, origin, bound)
+        stream = AckedStream(context, origin, bound)
         source = await self._start(start.eventSource, stream.emit, stream.report, context)
+        stream.report(origin, "running", "")  # tells the client the source is up
+        stream.start()
         why = "the gateway client ended the stream"
         try:
             while (message := await context.read()) is not grpc.aio.EOF:
@@ -164,12 +98,14 @@ class EventingService(rpc.EventingServicer):
         finally:
             stream.close(why)
             await _stop(source)
+            await stream.stop()
 
     def _parse(self, request: pb.EventSource) -> object:
         label = f"{request.type}/{request.name}"
         if request.type not in self.kinds:
             runs = ", ".join(sorted(self.kinds)) or "none"
-            raise ConfigError([f"{label}: this event-source server runs no {request.type!r} sources (it runs: {runs})"])
+            problem = f"this event-source server runs no {request.type!r} sources (it runs: {runs})"
+            raise ConfigError([f"{label}: {problem}"])
         try:
             text = request.value.decode("utf-8")
         except UnicodeDecodeError:
@@ -195,7 +131,9 @@ class EventingService(rpc.EventingServicer):
         except Exception as exc:
             await _stop(source)
             log.error("%s/%s: failed to start: %s", request.type, request.name, exc)
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{request.type}/{request.name}: {exc}")
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION, f"{request.type}/{request.name}: {exc}"
+            )
         log.info("started %s/%s for a gateway client", request.type, request.name)
         return source
 
@@ -235,7 +173,7 @@ class EventSourceServer:
 
     async def start(self) -> None:
         server = grpc.aio.server(options=CHANNEL_OPTIONS)
-        rpc.add_EventingServicer_to_server(self.service, server)  # type: ignore[no-untyped-call]
+        rpc.add_EventingServicer_to_server(self.service, server)
         self.port = server.add_insecure_port(self.address)
         if self.port == 0:
             raise OSError(f"event-source server: cannot listen on {self.host}")

@@ -62,14 +62,18 @@ class AdapterSettings:
             raise SettingsError("GATEWAYS_DISPATCH", f"{mode!r} is not direct or http")
         if mode == "http":
             if not url:
-                raise SettingsError("GATEWAYS_DISPATCHER_URL", "required with GATEWAYS_DISPATCH=http (or K_SINK)")
+                raise SettingsError(
+                    "GATEWAYS_DISPATCHER_URL", "required with GATEWAYS_DISPATCH=http (or K_SINK)"
+                )
             if not is_http_url(url):
                 raise SettingsError(variable, f"{url!r} is not an absolute http or https URL")
             base = replace(base, sink=None)  # K_SINK is the dispatcher here, not a watcher
             values["dispatcher_url"] = url
         values["dispatch"] = mode
         if env.get("GATEWAYS_EVENT_SOURCE_SERVER"):
-            values["event_source_server"] = _address("GATEWAYS_EVENT_SOURCE_SERVER", env["GATEWAYS_EVENT_SOURCE_SERVER"])
+            values["event_source_server"] = _address(
+                "GATEWAYS_EVENT_SOURCE_SERVER", env["GATEWAYS_EVENT_SOURCE_SERVER"]
+            )
         if env.get("GATEWAYS_EVENT_SOURCE_HOST"):
             values["server_host"] = env["GATEWAYS_EVENT_SOURCE_HOST"].strip()
         for variable, name, low, high in (

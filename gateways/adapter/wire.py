@@ -52,7 +52,9 @@ def raw_event(event: pb.Event) -> RawEvent:
     metadata = event.metadata
     binding = metadata.binding or "none"
     if binding not in BINDINGS:
-        raise EventFormatError(f"event {event.name!r}: metadata.binding: unknown binding {binding!r}")
+        raise EventFormatError(
+            f"event {event.name!r}: metadata.binding: unknown binding {binding!r}"
+        )
     time = None
     if metadata.HasField("time"):
         try:
@@ -70,5 +72,5 @@ def raw_event(event: pb.Event) -> RawEvent:
         action=metadata.action if metadata.HasField("action") else None,
         extensions=dict(metadata.extensions),
         headers=dict(metadata.headers),
-        binding=binding,  # type: ignore[arg-type]  # checked against BINDINGS above
+        binding=binding,
     )

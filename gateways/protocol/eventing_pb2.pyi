@@ -101,12 +101,20 @@ class Ack(_message.Message):
     def __init__(self, deliveryIds: _Optional[_Iterable[int]] = ..., ok: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ServerMessage(_message.Message):
-    __slots__ = ("event", "status")
+    __slots__ = ("event", "status", "events")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
     event: Event
     status: SourceStatus
-    def __init__(self, event: _Optional[_Union[Event, _Mapping]] = ..., status: _Optional[_Union[SourceStatus, _Mapping]] = ...) -> None: ...
+    events: EventBatch
+    def __init__(self, event: _Optional[_Union[Event, _Mapping]] = ..., status: _Optional[_Union[SourceStatus, _Mapping]] = ..., events: _Optional[_Union[EventBatch, _Mapping]] = ...) -> None: ...
+
+class EventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
 
 class SourceStatus(_message.Message):
     __slots__ = ("state", "reason")

@@ -1,0 +1,80 @@
+"""Each event a stream brings: handed to ``emit`` in a task of its own, then acknowledged.
+
+At most ``max_in_flight`` events are being emitted at once (the server keeps to the same bound,
+so this only guards against one that does not). An event is accepted on its stream once
+``emit`` returned, rejected when it raised; once draining, new events are rejected at once.
+The adapter's metrics are counted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from gateways.adapter import metrics
+from gateways.adapter.acks import AckWriter
+from gateways.adapter.wire import raw_event
+from gateways.protocol import eventing_pb2 as pb
+from gateways.source import Emit, Origin
+
+log = logging.getLogger(__name__)
+SHUTTING_DOWN = "the gateway client is shutting down"
+
+
+class EventHandler:
+    def __init__(self, origin: Origin, emit: Emit, max_in_flight: int) -> None:
+        self._label = f"{origin.kind}/{origin.source}"
+        self._emit = emit
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._draining = False
+        self._metrics = metrics.for_origin(origin)
+
+    async def take(self, event: pb.Event, acks: AckWriter | None) -> None:
+        """Start handling ``event``; waits while ``max_in_flight`` events are in hand."""
+        await self._slots.acquire()
+        if self._draining:
+            self._slots.release()
+            if acks is not None:
+                acks.reject(event.deliveryId, SHUTTING_DOWN)
+            return
+        task = asyncio.create_task(self._handle(event, acks))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, grace: float) -> None:
+        """Take nothing more; events in hand finish within ``grace`` or are rejected."""
+        self._draining = True
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=1.0)
+
+    async def _handle(self, event: pb.Event, acks: AckWriter | None) -> None:
+        received, delivered, failed, in_flight, latency = self._metrics
+        received.inc()
+        in_flight.inc()
+        started = time.monotonic()
+        try:
+            await self._emit(raw_event(event))
+        except asyncio.CancelledError:
+            failed.inc()
+            if acks is not None:
+                acks.reject(event.deliveryId, SHUTTING_DOWN)
+            raise
+        except Exception as exc:
+            failed.inc()
+            log.warning("%s: event not delivered, left for redelivery: %s", self._label, exc)
+            if acks is not None:
+                acks.reject(event.deliveryId, str(exc))
+        else:
+            delivered.inc()
+            latency.observe(time.monotonic() - started)
+            if acks is not None:
+                acks.accept(event.deliveryId)
+        finally:
+            in_flight.dec()
+            self._slots.release()

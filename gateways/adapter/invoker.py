@@ -1,0 +1,266 @@
+"""Invoke the dispatcher function over HTTP (a Knative Service, or OpenFaaS /function/dispatcher).
+
+Each source's events are batched into the dispatcher's request ``{gateway, source, kind,
+events: [...]}``: at most ``batch_size`` a batch; while a request of the source is in flight,
+a batch waits at most ``linger`` to fill, otherwise it goes at once. At most ``max_requests``
+requests are in flight. Connection errors, timeouts, 404, 408, 429 and 5xx are retried with
+backoff (honouring Retry-After), resending only the events the dispatcher did not answer ok
+for. An event counts as delivered only when the dispatcher said so; once the retries are
+spent, its ``emit`` raises, so the broker message is not acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+
+from gateways.adapter import metrics
+from gateways.config.common import Backoff
+from gateways.dispatch import Dispatcher
+from gateways.errors import GatewayError
+from gateways.source import Emit, Origin, RawEvent
+
+log = logging.getLogger(__name__)
+RETRYABLE = frozenset({404, 408, 429})
+MAX_RETRY_AFTER = 30.0
+DEFAULT_BACKOFF = Backoff(timedelta(seconds=0.2), 2.0, 0.2, 0, timedelta(seconds=5))
+
+
+class DispatchError(GatewayError):
+    """The dispatcher did not take an event; it stays with the broker for redelivery."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"dispatcher {url}: {problem}")
+
+
+@dataclass
+class _Batch:
+    origin: Origin
+    items: list[tuple[RawEvent, asyncio.Future[None]]] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """Per event: accepted or not; ``problem``/``retryable`` say why not; ``wait``: Retry-After."""
+
+    accepted: tuple[bool, ...]
+    problem: str = ""
+    retryable: bool = True
+    wait: float | None = None
+
+
+class DispatcherInvoker:
+    def __init__(
+        self,
+        url: str,
+        *,
+        batch_size: int = 64,
+        linger: float = 0.002,
+        max_requests: int = 16,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: Backoff = DEFAULT_BACKOFF,
+    ) -> None:
+        self.url = url
+        self.batch_size = batch_size
+        self.linger = linger
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._window = asyncio.Semaphore(max_requests)
+        self._max_requests = max_requests
+        self._batches: dict[Origin, _Batch] = {}
+        self._sends: set[asyncio.Task[None]] = set()
+        self._active: dict[Origin, int] = {}  # requests in flight, per source
+        self._session: aiohttp.ClientSession | None = None
+
+    def emitter(self, origin: Origin) -> Emit:
+        async def emit(raw: RawEvent) -> None:
+            await self.submit(origin, raw)
+
+        return emit
+
+    async def submit(self, origin: Origin, raw: RawEvent) -> None:
+        """Returns once the dispatcher answered ok for ``raw``; raises DispatchError otherwise."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        batch = self._batches.get(origin)
+        if batch is None:
+            batch = self._batches[origin] = _Batch(origin)
+            # Idle: send at the next turn of the loop (what arrives meanwhile rides along).
+            # Busy: wait a little for a fuller batch, as the dispatcher is answering anyway.
+            linger = self.linger if self._active.get(origin) else 0.0
+            batch.timer = asyncio.get_running_loop().call_later(linger, self._flush, origin)
+        batch.items.append((raw, done))
+        if len(batch.items) >= self.batch_size:
+            self._flush(origin)
+        await done
+
+    async def close(self) -> None:
+        for origin in list(self._batches):
+            self._flush(origin)
+        if self._sends:
+            await asyncio.wait(set(self._sends), timeout=self.timeout)
+        for task in list(self._sends):
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _flush(self, origin: Origin) -> None:
+        batch = self._batches.pop(origin, None)
+        if batch is None:
+            return
+        if batch.timer is not None:
+            batch.timer.cancel()
+        task = asyncio.get_running_loop().create_task(self._send(origin, batch.items))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _send(
+        self, origin: Origin, items: list[tuple[RawEvent, asyncio.Future[None]]]
+    ) -> None:
+        pending = items
+        attempt = 0
+        self._active[origin] = self._active.get(origin, 0) + 1
+        try:
+            while True:
+                async with self._window:
+                    answer = await self._post(origin, [raw for raw, _ in pending])
+                pending = [
+                    item
+                    for item, ok in zip(pending, answer.accepted, strict=True)
+                    if not _settle(item[1], ok)
+                ]
+                if not pending:
+                    return
+                if not answer.retryable or attempt >= self.retries:
+                    _fail(pending, DispatchError(self.url, answer.problem))
+                    return
+                wait = max(self.backoff.delay(attempt), min(answer.wait or 0.0, MAX_RETRY_AFTER))
+                attempt += 1
+                metrics.EVENTS_RETRIED.labels(*metrics.labels(origin)).inc(len(pending))
+                log.info(
+                    "dispatcher %s: %s; retrying %d event(s) in %.2fs",
+                    self.url,
+                    answer.problem,
+                    len(pending),
+                    wait,
+                )
+                await asyncio.sleep(wait)
+        except BaseException as exc:
+            _fail(pending, DispatchError(self.url, f"not sent: {type(exc).__name__}"))
+            raise
+        finally:
+            self._active[origin] -= 1
+            if not self._active[origin]:
+                del self._active[origin]
+
+    async def _post(self, origin: Origin, raws: Sequence[RawEvent]) -> _Answer:
+        body = json.dumps(
+            {
+                "gateway": origin.gateway,
+                "source": origin.source,
+                "kind": origin.kind,
+                "events": [raw.to_wire() for raw in raws],
+            }
+        ).encode()
+        none = (False,) * len(raws)
+        try:
+            async with self._client().post(
+                self.url,
+                data=body,
+                headers={"content-type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                allow_redirects=False,
+            ) as response:
+                text = await response.read()
+                status = response.status
+                retry_after = _seconds(response.headers.get("Retry-After"))
+        except TimeoutError:
+            return _Answer(none, f"timed out after {self.timeout:g}s")
+        except aiohttp.ClientError as exc:
+            return _Answer(none, f"{type(exc).__name__}: {exc}")
+        if 200 <= status < 300:
+            return _Answer((True,) * len(raws))
+        problem = f"HTTP {status}: {_error_text(text)}"
+        retryable = status >= 500 or status in RETRYABLE
+        return _Answer(_results(text, len(raws)) or none, problem, retryable, retry_after)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_requests, keepalive_timeout=30.0)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+
+class HttpDispatcher(Dispatcher):
+    """A Dispatcher whose sources' events go to the dispatcher function instead of to watchers."""
+
+    def __init__(self, invoker: DispatcherInvoker) -> None:
+        super().__init__()
+        self.invoker = invoker
+
+    def emitter(self, origin: Origin) -> Emit:
+        return self.invoker.emitter(origin)
+
+    async def close(self) -> None:
+        await self.invoker.close()
+        await super().close()
+
+
+def _settle(done: asyncio.Future[None], ok: bool) -> bool:
+    """Resolve an accepted event's future; True when nothing more is owed to it."""
+    if done.done():
+        return True  # its emit was cancelled: nobody waits for it any more
+    if ok:
+        done.set_result(None)
+    return ok
+
+
+def _fail(items: Sequence[tuple[RawEvent, asyncio.Future[None]]], error: DispatchError) -> None:
+    for _, done in items:
+        if not done.done():
+            done.set_exception(error)
+
+
+def _results(text: bytes, count: int) -> tuple[bool, ...] | None:
+    """The per-event outcomes of a 503 answer, in request order, when it has them."""
+    try:
+        results = json.loads(text).get("results")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(results, list) or len(results) != count:
+        return None
+    return tuple(isinstance(r, dict) and r.get("ok") is True for r in results)
+
+
+def _error_text(text: bytes) -> str:
+    try:
+        document: Any = json.loads(text)
+    except ValueError:
+        return text[:200].decode("utf-8", "replace").strip() or "no details"
+    if isinstance(document, dict) and isinstance(document.get("error"), str):
+        return str(document["error"])
+    if isinstance(document, dict) and isinstance(document.get("results"), list):
+        errors = {
+            r.get("error") for r in document["results"] if isinstance(r, dict) and r.get("error")
+        }
+        return "; ".join(sorted(str(e) for e in errors))[:500] or "not delivered"
+    return text[:200].decode("utf-8", "replace")
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,191 @@
+"""The shared adapter runtime: every adapter's entry point is ``run_adapter("<kind>")``.
+
+One process holds both halves of the seed's gateway: the event-source server, hosting the
+kind's sources from the kinds table on 127.0.0.1 (or, with ``GATEWAYS_EVENT_SOURCE_SERVER``, a
+custom server elsewhere), and the gateway client: the registry, watched; the reconciler, which
+validates, starts, stops and restarts each source on the server through a :class:`RemoteKind`;
+and the dispatcher, in-process or over HTTP. Admin endpoints (/healthz, /readyz, /status,
+/metrics) and graceful shutdown on SIGTERM come with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Protocol
+
+from gateways.adapter.invoker import DispatcherInvoker, HttpDispatcher
+from gateways.adapter.remote import RemoteKind, accept_custom_kind, forget_custom_kind
+from gateways.adapter.server import EventSourceServer
+from gateways.adapter.settings import AdapterSettings
+from gateways.admin import AdminApp
+from gateways.delivery import Deliverer, DeliverySpec, Watcher
+from gateways.dispatch import Dispatcher
+from gateways.errors import GatewayError, SettingsError
+from gateways.hosting.serve import wait_for_signal
+from gateways.hosting.server import Listener
+from gateways.kinds import Kind, SourceContext, kinds
+from gateways.registry.file import FileRegistry
+from gateways.registry.model import Gateway
+from gateways.registry.reconciler import Reconciler
+from gateways.runtime import settings_watchers
+
+log = logging.getLogger(__name__)
+
+
+class _Registry(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class AdapterRuntime:
+    def __init__(
+        self, settings: AdapterSettings, kind_table: Mapping[str, Kind] | None = None
+    ) -> None:
+        self.settings = settings
+        base = settings.base
+        self.server: EventSourceServer | None = None
+        self._custom_kind = False
+        if settings.event_source_server is None:
+            table = kind_table if kind_table is not None else kinds()
+            if settings.kind not in table:
+                raise SettingsError(
+                    "kind",
+                    f"no source kind {settings.kind!r} (installed: {', '.join(sorted(table))})",
+                )
+            self.server = EventSourceServer(
+                {settings.kind: table[settings.kind]},
+                SourceContext(base),
+                settings.server_host,
+                settings.server_port,
+                base.max_in_flight,
+            )
+        else:
+            self._custom_kind = accept_custom_kind(settings.kind)
+        self.remote = RemoteKind(
+            settings.kind, settings.server_address, base.max_in_flight, settings.shutdown_grace
+        )
+        dispatcher, watchers = self._dispatcher()
+        self.context = SourceContext(base)
+        self.reconciler = Reconciler(
+            self.context,
+            dispatcher,
+            {settings.kind: self.remote},
+            extra_watchers=watchers,
+            accept=lambda kind: kind == settings.kind,
+            max_in_flight=base.max_in_flight,
+        )
+        self.registry: _Registry | None = None
+        self.admin: Listener | None = None
+        self.ready = False
+
+    def _dispatcher(self) -> tuple[Dispatcher, tuple[Watcher, ...]]:
+        settings, base = self.settings, self.settings.base
+        if settings.dispatch == "http" and settings.dispatcher_url:
+            invoker = DispatcherInvoker(
+                settings.dispatcher_url,
+                batch_size=settings.batch_size,
+                linger=settings.batch_linger,
+                max_requests=settings.max_requests,
+                timeout=settings.dispatch_timeout,
+                retries=settings.dispatch_retries,
+            )
+            # The dispatcher function delivers to each gateway's watchers; to this process it
+            # stands in for them, so a gateway without a watchers annotation still runs here.
+            return HttpDispatcher(invoker), (Watcher(settings.dispatcher_url, name="dispatcher"),)
+        watchers = settings_watchers(base)
+        default = (
+            Deliverer(list(watchers), DeliverySpec(), max_in_flight=base.max_in_flight)
+            if watchers
+            else None
+        )
+        return Dispatcher(base.ce_overrides, default=default), watchers
+
+    async def start(self) -> None:
+        base = self.settings.base
+        registry = self._open_registry()  # fails fast on the settings, before anything runs
+        try:
+            if self.server is not None:
+                await self.server.start()
+                self.remote.address = self.server.address
+            app = AdminApp(
+                self.reconciler.status,
+                lambda: self.reconciler.registry_problems,
+                lambda: self.ready,
+            )
+            self.admin = Listener(app, base.host, base.admin_port)
+            await self.admin.start()
+            self.registry = registry
+            await registry.start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.ready = True
+        log.info(
+            "%s adapter running; event-source server %s", self.settings.kind, self.remote.address
+        )
+
+    def _open_registry(self) -> _Registry:
+        base = self.settings.base
+        if base.registry_file is not None:
+            return FileRegistry(base.registry_file, self._apply, base.gateway_type)
+        if base.configmaps:
+            from gateways.registry.kube import KubeRegistry  # only needed in a cluster
+
+            registry = KubeRegistry(base.namespace, base.configmaps, self._apply, base.gateway_type)
+            self.reconciler.on_change = registry.record_status  # statuses -> Kubernetes Events
+            return registry
+        raise SettingsError(
+            "GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster"
+        )
+
+    async def stop(self) -> None:
+        """Stop taking events; in-flight ones finish or are rejected (the broker redelivers)."""
+        self.ready = False
+        if self.registry is not None:
+            await self.registry.stop()
+        await self.reconciler.close()
+        await self.remote.close()
+        if self.server is not None:
+            await self.server.stop(grace=5.0)
+        if self.admin is not None:
+            await self.admin.stop()
+        if self._custom_kind:
+            forget_custom_kind(self.settings.kind)
+
+    async def _apply(self, gateways: list[Gateway], problems: list[str]) -> None:
+        self.remote.remember(gateways)
+        await self.reconciler.apply(gateways, problems)
+
+
+async def serve_adapter(settings: AdapterSettings) -> None:
+    runtime = AdapterRuntime(settings)
+    await runtime.start()
+    try:
+        await wait_for_signal()
+        log.info("%s adapter: shutting down", settings.kind)
+    finally:
+        await runtime.stop()
+
+
+def run_adapter(kind: str) -> None:
+    """The whole of an adapter's ``__main__``: settings from the environment, run until SIGTERM."""
+    try:
+        settings = AdapterSettings.from_env(kind)
+    except GatewayError as exc:
+        print(f"{kind} adapter: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(
+        level=settings.base.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(serve_adapter(settings))
+    except (GatewayError, OSError) as exc:  # bad settings, or a port already taken
+        print(f"{kind} adapter: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
