@@ -92,6 +92,7 @@ class Deliverer:
         self._keepalive_timeout = keepalive_timeout
         self._console = console
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._timeout = aiohttp.ClientTimeout(total=self.spec.timeout.total_seconds())
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -99,6 +100,8 @@ class Deliverer:
         """Send ``event`` to every watcher; a watcher's failure is in the report, not raised."""
         if self._closed:
             raise RuntimeError("Deliverer is closed")
+        if len(self.watchers) == 1:  # the common case; no task per event
+            return DeliveryReport(event.id, (await self._deliver_one(event, self.watchers[0]),))
         outcomes = await asyncio.gather(*(self._deliver_one(event, w) for w in self.watchers))
         return DeliveryReport(event.id, tuple(outcomes))
 
@@ -176,7 +179,7 @@ class Deliverer:
         # Without a content-type (no datacontenttype) aiohttp would add one, which the
         # watcher would read as the event's datacontenttype.
         skip = () if "content-type" in headers else ("Content-Type",)
-        timeout = aiohttp.ClientTimeout(total=self.spec.timeout.total_seconds())
+        timeout = self._timeout
         try:
             async with self._client().post(
                 url,
