@@ -99,7 +99,11 @@ def registry(path: Path, nats_url: str, subject: str, stream: str, watcher: str)
     source = {
         "url": nats_url,
         "subject": subject,
-        "jetStream": {"stream": stream, "durable": "bench", "deliverPolicy": "new"},
+        "jetStream": {
+            "stream": stream,
+            "durable": subject.replace(".", "-"),
+            "deliverPolicy": "new",
+        },
     }
     document = {
         "apiVersion": "v1",
@@ -210,13 +214,23 @@ async def start_nats(directory: str) -> tuple[str, subprocess.Popen[bytes]]:
 
 
 def start_ours(
-    directory: str, nats_url: str, subject: str, stream: str, watcher: str
+    directory: str, nats_url: str, subject: str, stream: str, watcher: str, direct: bool
 ) -> tuple[list[subprocess.Popen[bytes]], int]:
-    """The dispatcher function and the NATS adapter, each in its own process; the adapter's
-    admin port."""
-    path = registry(Path(directory) / "registry.yaml", nats_url, subject, stream, watcher)
+    """The dispatcher function and the NATS adapter, each in its own process (or, ``direct``,
+    the adapter alone running the dispatch code in-process); the adapter's admin port."""
+    path = registry(Path(directory) / f"registry-{direct}.yaml", nats_url, subject, stream, watcher)
     common = {"GATEWAYS_REGISTRY_FILE": str(path), "GATEWAYS_LOG_LEVEL": "WARNING"}
     dispatcher_port, adapter_admin = free_port(), free_port()
+    if direct:
+        adapter = start(
+            [sys.executable, "-m", "adapters.streams.nats"],
+            env={
+                **common,
+                "GATEWAYS_ADMIN_PORT": str(adapter_admin),
+                "GATEWAYS_DISPATCH": "direct",
+            },
+        )
+        return [adapter], adapter_admin
     serve = ["serve", "dispatcher", "--port", str(dispatcher_port)]
     dispatcher = start(
         [sys.executable, "-m", "gateways.cli", *serve],
@@ -272,16 +286,24 @@ async def main() -> None:
                 finally:
                     stop(floor)
 
-            ours_processes, admin = start_ours(tmp, nats_url, f"{subject}.ours", stream, watcher)
-            processes += ours_processes
-            await wait_http(f"http://127.0.0.1:{admin}/readyz")
-            await asyncio.sleep(1.0)
-            label = "ours (JetStream, acked after delivery)"
-            ours = await measure(label, nats_url, f"{subject}.ours", watcher, *runs)
+            results = {}
+            for direct in (False, True):
+                name = "direct" if direct else "http"
+                topic = f"{subject}.ours{name}"
+                started, admin = start_ours(tmp, nats_url, topic, stream, watcher, direct)
+                try:
+                    await wait_http(f"http://127.0.0.1:{admin}/readyz")
+                    await asyncio.sleep(1.0)
+                    label = f"ours, {name} dispatch (acked after delivery)"
+                    results[name] = await measure(label, nats_url, topic, watcher, *runs)
+                finally:
+                    stop(*reversed(started))
         finally:
             stop(*reversed(processes))
-    for mode, (throughput, _, _) in floors.items():
-        print(f"  {'ratio to the ' + mode + ' floor':<38}: {ours[0] / throughput:8.2f} x")
+    for name, ours in results.items():
+        for mode, (throughput, _, _) in floors.items():
+            label = f"ours ({name}) / the {mode} floor"
+            print(f"  {label:<38}: {ours[0] / throughput:8.2f} x")
     print("  targets: ratio >= 0.8, p99 < 20 ms at half the max rate")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from gateways.hosting.gc import tune_for_serving
 from gateways.hosting.serve import wait_for_signal
 from gateways.runtime import GatewayRuntime
 from gateways.settings import Settings
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 async def run_embedded(settings: Settings, bundled: bool = False) -> None:
     runtime = GatewayRuntime(settings)
     await runtime.start()
+    tune_for_serving()
     try:
         print(banner(runtime, bundled), flush=True)
         await wait_for_signal()

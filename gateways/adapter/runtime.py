@@ -24,6 +24,7 @@ from gateways.admin import AdminApp
 from gateways.delivery import Deliverer, DeliverySpec, Watcher
 from gateways.dispatch import Dispatcher
 from gateways.errors import GatewayError, SettingsError
+from gateways.hosting.gc import tune_for_serving
 from gateways.hosting.serve import wait_for_signal
 from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
@@ -163,6 +164,7 @@ class AdapterRuntime:
 async def serve_adapter(settings: AdapterSettings) -> None:
     runtime = AdapterRuntime(settings)
     await runtime.start()
+    tune_for_serving()
     try:
         await wait_for_signal()
         log.info("%s adapter: shutting down", settings.kind)

@@ -17,7 +17,7 @@ STRUCTURED_TYPE = "application/cloudevents+json"
 BATCH_TYPE = "application/cloudevents-batch+json"
 # The binding asks senders to percent-encode space, '"', '%' and anything outside printable ASCII.
 _SAFE_HEADER_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
-_NEEDS_NO_ENCODING = re.compile(r'[\x21\x23-\x24\x26-\x7e]*')
+_NEEDS_NO_ENCODING = re.compile(r"[\x21\x23-\x24\x26-\x7e]*")
 
 
 def header_value(value: Any) -> str:

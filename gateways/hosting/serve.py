@@ -7,6 +7,7 @@ import logging
 import signal
 
 from gateways.function import FunctionApp
+from gateways.hosting.gc import tune_for_serving
 from gateways.hosting.server import Listener
 from gateways.settings import Settings
 
@@ -26,6 +27,7 @@ async def serve_function(app: FunctionApp, settings: Settings) -> None:
     await app.startup()
     listener = Listener(app, settings.host, settings.port)
     await listener.start()
+    tune_for_serving()
     log.info("serving %s on %s", type(app).__name__, listener.url)
     try:
         await wait_for_signal()
