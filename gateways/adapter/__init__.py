@@ -2,7 +2,8 @@
 
 ``run_adapter("nats")`` is the whole of an adapter's entry point. See
 :mod:`gateways.adapter.runtime` for what runs, :mod:`gateways.adapter.settings` for the
-environment it reads, and gateways/protocol/PROTOCOL.md for the protocol between the halves.
+environment it reads, and the README's event-source protocol section for the protocol
+between the halves.
 """
 
 from gateways.adapter.runtime import AdapterRuntime, run_adapter, serve_adapter

@@ -1,4 +1,4 @@
-"""A custom event-source server, written from gateways/protocol/PROTOCOL.md alone.
+"""A custom event-source server, written from the README's event-source protocol section alone.
 
 It imports grpcio and the stubs compiled from eventing.proto (``eventing_pb2``), nothing of the
 gateway. Its "ticker" sources emit ``count`` numbered events; like a broker it resends every

@@ -1,5 +1,5 @@
-"""A custom event-source server in another process, built from PROTOCOL.md and the .proto
-alone, driven end to end by the gateway client (``GATEWAYS_EVENT_SOURCE_SERVER``)."""
+"""A custom event-source server in another process, built from the README's protocol section
+and the .proto alone, driven end to end by the gateway client (``GATEWAYS_EVENT_SOURCE_SERVER``)."""
 
 from __future__ import annotations
 
