@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -28,8 +29,11 @@ class Listener:
     port: int = 0
     ssl_context: ssl.SSLContext | None = None
     _runner: web.ServerRunner | None = None
+    _body_limit: Callable[[str, str], int] | None = None
 
     async def start(self) -> None:
+        # Resolved once: a runtime Protocol check per request costs more than the routing.
+        self._body_limit = self.app.body_limit if isinstance(self.app, BodyLimited) else None
         server = web.Server(self._serve, access_log=None)
         self._runner = web.ServerRunner(server, shutdown_timeout=5.0)
         await self._runner.setup()
@@ -52,12 +56,15 @@ class Listener:
 
     async def _serve(self, http_request: web.BaseRequest) -> web.StreamResponse:
         limit = DEFAULT_BODY_LIMIT
-        if isinstance(self.app, BodyLimited):
-            limit = self.app.body_limit(http_request.method, http_request.path)
+        if self._body_limit is not None:
+            limit = self._body_limit(http_request.method, http_request.path)
         length = http_request.content_length
         if length is not None and length > limit:
             return _too_large(limit)
-        body = await _read_body(http_request, limit)
+        if length is not None:  # within the limit, and aiohttp stops at Content-Length
+            body: bytes | None = await http_request.read()
+        else:
+            body = await _read_body(http_request, limit)
         if body is None:
             return _too_large(limit)
         request = Request(
