@@ -1,28 +1,30 @@
 """Kinds whose sources run on an event-source server, for the gateway client's reconciler.
 
-The reconciler parses each source and hands the kind its config; the server needs the
-registry text itself, so the client tells each :class:`RemoteKind` the snapshot it is about to
-apply (``remember``). A kind no schema here knows (a custom gateway's) gets a pass-through
-schema: its config must be a YAML mapping, and the server's ``ValidateEventSource`` says
-whether it is valid.
+The server needs each source's registry text, not just its parsed config, so the client's
+reconciler parses entries with :func:`parse_remote`: a :class:`RemoteConfig` holds the entry
+and its config, validated here when a schema knows the kind. A kind no schema here knows (a
+custom gateway's) gets a pass-through config: a YAML mapping whose ``backoff`` is read here,
+and the server's ``ValidateEventSource`` says whether the rest is valid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import grpc
 
+from gateways import yamltext
 from gateways.adapter.client import RemoteSource
 from gateways.adapter.server import CHANNEL_OPTIONS
 from gateways.config import SCHEMAS
 from gateways.config.common import Backoff
-from gateways.config.fields import Fields
+from gateways.config.fields import Fields, Problems
 from gateways.kinds import SourceContext
 from gateways.protocol import eventing_pb2_grpc as rpc
-from gateways.registry.model import Entry, Gateway
+from gateways.registry.model import Entry
+from gateways.registry.reconciler import parse_entry
 from gateways.source import Origin
 
 
@@ -42,18 +44,31 @@ class CustomConfig:
         return cls(dict(fields.raw), backoff)
 
 
-def accept_custom_kind(kind: str) -> bool:
-    """Let sources of ``kind`` through local parsing when no schema here knows the kind;
-    True when it added the pass-through schema (undo with ``forget_custom_kind``)."""
-    if kind in SCHEMAS:
-        return False
-    SCHEMAS[kind] = CustomConfig
-    return True
+@dataclass(frozen=True, slots=True)
+class RemoteConfig:
+    """A source as the client hands it to the server: its registry entry and parsed config."""
+
+    entry: Entry
+    config: Any
+
+    @property
+    def backoff(self) -> Backoff:
+        return getattr(self.config, "backoff", None) or Backoff()
 
 
-def forget_custom_kind(kind: str) -> None:
-    if SCHEMAS.get(kind) is CustomConfig:
-        del SCHEMAS[kind]
+def parse_remote(entry: Entry) -> RemoteConfig:
+    """The entry with its config: checked by the kind's schema, or passed through for a kind
+    only its server knows. Raises ConfigError naming the source and field."""
+    if entry.kind in SCHEMAS:
+        return RemoteConfig(entry, parse_entry(entry))
+    problems = Problems(entry.label)
+    raw = yamltext.load(entry.value) if entry.value.strip() else {}
+    if not isinstance(raw, Mapping):
+        problems.add("", f"expected a mapping of fields, got {type(raw).__name__}")
+        problems.raise_if_any()
+    config = CustomConfig.parse(Fields(raw, problems))
+    problems.raise_if_any()
+    return RemoteConfig(entry, config)
 
 
 class RemoteKind:
@@ -66,26 +81,16 @@ class RemoteKind:
         self.address = address
         self.max_in_flight = max_in_flight
         self.grace = grace
-        self._entries: dict[tuple[str, str], Entry] = {}
         self._channel: grpc.aio.Channel | None = None
 
-    def remember(self, gateways: Iterable[Gateway]) -> None:
-        """The registry snapshot about to be applied: each source's text, as the server gets it."""
-        self._entries = {
-            (gateway.name, entry.name): entry
-            for gateway in gateways
-            if gateway.kind == self.name
-            for entry in gateway.entries.values()
-        }
-
     def create(self, origin: Origin, config: Any, context: SourceContext) -> RemoteSource:
-        entry = self._entries[(origin.gateway, origin.source)]
+        remote: RemoteConfig = config
         return RemoteSource(
-            entry,
+            remote.entry,
             rpc.EventingStub(self._open()),
             self.address,
             lambda source, state, reason: context.on_status(source, state, reason),
-            getattr(config, "backoff", None) or Backoff(),
+            remote.backoff,
             self.max_in_flight,
             self.grace,
         )

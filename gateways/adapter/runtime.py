@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from gateways.adapter.invoker import DispatcherInvoker, HttpDispatcher
-from gateways.adapter.remote import RemoteKind, accept_custom_kind, forget_custom_kind
+from gateways.adapter.remote import RemoteKind, parse_remote
 from gateways.adapter.server import EventSourceServer
 from gateways.adapter.settings import AdapterSettings
 from gateways.admin import AdminApp
@@ -29,7 +29,6 @@ from gateways.hosting.serve import wait_for_signal
 from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
 from gateways.registry.file import FileRegistry
-from gateways.registry.model import Gateway
 from gateways.registry.reconciler import Reconciler
 from gateways.runtime import settings_watchers
 
@@ -48,7 +47,6 @@ class AdapterRuntime:
         self.settings = settings
         base = settings.base
         self.server: EventSourceServer | None = None
-        self._custom_kind = False
         if settings.event_source_server is None:
             table = kind_table if kind_table is not None else kinds()
             if settings.kind not in table:
@@ -63,8 +61,6 @@ class AdapterRuntime:
                 settings.server_port,
                 base.max_in_flight,
             )
-        else:
-            self._custom_kind = accept_custom_kind(settings.kind)
         self.remote = RemoteKind(
             settings.kind, settings.server_address, base.max_in_flight, settings.shutdown_grace
         )
@@ -77,6 +73,7 @@ class AdapterRuntime:
             extra_watchers=watchers,
             accept=lambda kind: kind == settings.kind,
             max_in_flight=base.max_in_flight,
+            parse=parse_remote,
         )
         self.registry: _Registry | None = None
         self.admin: Listener | None = None
@@ -131,11 +128,13 @@ class AdapterRuntime:
     def _open_registry(self) -> _Registry:
         base = self.settings.base
         if base.registry_file is not None:
-            return FileRegistry(base.registry_file, self._apply, base.gateway_type)
+            return FileRegistry(base.registry_file, self.reconciler.apply, base.gateway_type)
         if base.configmaps:
             from gateways.registry.kube import KubeRegistry  # only needed in a cluster
 
-            registry = KubeRegistry(base.namespace, base.configmaps, self._apply, base.gateway_type)
+            registry = KubeRegistry(
+                base.namespace, base.configmaps, self.reconciler.apply, base.gateway_type
+            )
             self.reconciler.on_change = registry.record_status  # statuses -> Kubernetes Events
             return registry
         raise SettingsError(
@@ -153,12 +152,6 @@ class AdapterRuntime:
             await self.server.stop(grace=5.0)
         if self.admin is not None:
             await self.admin.stop()
-        if self._custom_kind:
-            forget_custom_kind(self.settings.kind)
-
-    async def _apply(self, gateways: list[Gateway], problems: list[str]) -> None:
-        self.remote.remember(gateways)
-        await self.reconciler.apply(gateways, problems)
 
 
 async def serve_adapter(settings: AdapterSettings) -> None:

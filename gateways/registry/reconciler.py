@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gateways.config import parse_source
 from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
@@ -38,6 +39,7 @@ class Reconciler:
         accept: Callable[[str], bool] = lambda kind: True,
         max_in_flight: int = 256,
         on_change: Callable[[SourceStatus], None] | None = None,
+        parse: Callable[[Entry], Any] | None = None,
     ) -> None:
         self.context = context
         self.dispatcher = dispatcher
@@ -47,6 +49,8 @@ class Reconciler:
         self.max_in_flight = max_in_flight
         # Told of every status set (e.g. to record Kubernetes Events); must not block.
         self.on_change = on_change
+        # How an entry becomes the config its kind gets (the adapter's client passes the text on).
+        self.parse = parse or parse_entry
         self.running: dict[Key, _Running] = {}
         self.statuses: dict[Key, SourceStatus] = {}
         self.registry_problems: list[str] = []
@@ -125,7 +129,7 @@ class Reconciler:
             )
             return
         try:
-            config = parse_source(entry.kind, entry.name, entry.value)
+            config = self.parse(entry)
         except ConfigError as exc:
             self._set(entry, "rejected", str(exc))
             log.error("rejected %s", exc)
@@ -175,6 +179,11 @@ class Reconciler:
             previous = self.statuses.get(key)
             address = previous.address if previous else ""
             self._set(running.entry, state, reason, address)  # type: ignore[arg-type]
+
+
+def parse_entry(entry: Entry) -> Any:
+    """The entry's config, parsed and validated by its kind's schema (ConfigError otherwise)."""
+    return parse_source(entry.kind, entry.name, entry.value)
 
 
 async def _quietly_stop(source: Source) -> None:

@@ -15,13 +15,13 @@ import grpc
 import pytest
 
 from gateways.adapter.client import RemoteSource
-from gateways.adapter.remote import RemoteKind
+from gateways.adapter.remote import RemoteConfig, RemoteKind
 from gateways.adapter.server import EventingService, EventSourceServer
 from gateways.adapter.stream import EventNotAcceptedError
 from gateways.config import parse_source
 from gateways.errors import GatewayError
 from gateways.kinds import SourceContext
-from gateways.registry.model import Entry, Gateway
+from gateways.registry.model import Entry
 from gateways.source import Emit, Origin, RawEvent
 from tests.gatewaykit import free_port, wait_until
 
@@ -110,7 +110,6 @@ async def client_for(address: str, value: str = CONFIG, max_in_flight: int = 64)
     remote = RemoteKind("nats", address, max_in_flight=max_in_flight, grace=1.0)
     _REMOTES.append(remote)
     entry = Entry("gw", "nats", "orders", value, "digest")
-    remote.remember([Gateway("gw", "nats", {"orders": entry})])
     try:
         config = parse_source("nats", "orders", value)
     except GatewayError:
@@ -118,7 +117,9 @@ async def client_for(address: str, value: str = CONFIG, max_in_flight: int = 64)
     holder: list[Client] = []
     context = SourceContext(None)
     context.on_status = lambda origin, state, reason: holder[0].statuses.append((state, reason))
-    client = Client(remote.create(Origin("gw", "orders", "nats"), config, context))
+    client = Client(
+        remote.create(Origin("gw", "orders", "nats"), RemoteConfig(entry, config), context)
+    )
     client.hold.set()
     holder.append(client)
     return client
@@ -203,8 +204,9 @@ async def test_an_invalid_source_fails_to_start_with_the_field(server: EventSour
 async def test_a_kind_the_server_does_not_run_is_refused(server: EventSourceServer) -> None:
     remote = RemoteKind("mqtt", server.address)
     entry = Entry("gw", "mqtt", "t", "url: tcp://h:1883\ntopic: t\n", "d")
-    remote.remember([Gateway("gw", "mqtt", {"t": entry})])
-    source = remote.create(Origin("gw", "t", "mqtt"), None, SourceContext(None))
+    source = remote.create(
+        Origin("gw", "t", "mqtt"), RemoteConfig(entry, None), SourceContext(None)
+    )
     with pytest.raises(GatewayError, match="runs no 'mqtt' sources"):
         await source.start(_ignore)
     await remote.close()
