@@ -25,10 +25,6 @@ class Backoff:
     steps: int = 0
     cap: timedelta = timedelta(seconds=60)
 
-    def delays(self) -> list[float]:
-        """The first few delays in seconds without jitter (for docs and tests)."""
-        return [self.delay(attempt, jitter=False) for attempt in range(min(self.steps or 5, 10))]
-
     def delay(self, attempt: int, *, jitter: bool = True) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
         base = self.duration.total_seconds() * (self.factor**attempt)

@@ -230,15 +230,6 @@ class Fields:
             return []
         return [str(v) for v in value]
 
-    def str_map(self, name: builtins.str) -> dict[builtins.str, builtins.str]:
-        value = self.get(name)
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problem(name, "expected a mapping of strings")
-            return {}
-        return {str(k): str(v) for k, v in value.items()}
-
     def sub(self, name: builtins.str) -> Fields | None:
         """The nested mapping ``name`` as Fields, or None when absent (a problem if not a map)."""
         value = self.get(name)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from gateways.delivery.metrics import DELIVERIES, RETRIES
 from gateways.delivery.report import DeliveryReport, WatcherOutcome
 from gateways.delivery.spec import DeliverySpec
 from gateways.delivery.watchers import Watcher
@@ -105,6 +106,10 @@ class Deliverer:
         outcomes = await asyncio.gather(*(self._deliver_one(event, w) for w in self.watchers))
         return DeliveryReport(event.id, tuple(outcomes))
 
+    def _count(self, outcome: str, url: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        DELIVERIES.labels(_sanitized(url), outcome).inc()
+
     def counts(self) -> dict[str, int]:
         """The counters by name, for a metrics endpoint."""
         return {
@@ -133,7 +138,7 @@ class Deliverer:
             encode = to_structured if watcher.mode == "structured" else to_binary
             attempt, attempts = await self._send(watcher.url, *encode(event))
             if attempt.accepted:
-                self.delivered += 1
+                self._count("delivered", watcher.url)
                 return WatcherOutcome(_sanitized(watcher.url), True, attempt.status, attempts)
             return await self._handle_failure(event, watcher.url, attempt, attempts)
 
@@ -153,10 +158,7 @@ class Deliverer:
                 problem += (
                     f"; dead-letter sink {_sanitized(sink)} failed: {sink_attempt.describe()}"
                 )
-        if dead_lettered:
-            self.dead_lettered += 1
-        else:
-            self.failed += 1
+        self._count("dead_lettered" if dead_lettered else "failed", url)
         log.warning("event %s not delivered to %s: %s", event.id, safe_url, problem)
         return WatcherOutcome(
             safe_url, dead_lettered, attempt.status, attempts, problem, dead_lettered
@@ -171,6 +173,7 @@ class Deliverer:
             if attempt.accepted or not attempt.retryable or attempts > self.spec.retry:
                 return attempt, attempts
             self.retried += 1
+            RETRIES.labels(_sanitized(url)).inc()
             wait = self.spec.retry_delay(attempts, attempt.retry_after)
             log.debug("retrying %s in %.3fs after %s", _sanitized(url), wait, attempt.describe())
             await asyncio.sleep(wait)
@@ -215,10 +218,10 @@ class Deliverer:
             stream.write(json.dumps(to_json(event), separators=(",", ":")) + "\n")
             stream.flush()
         except (OSError, ValueError) as exc:
-            self.failed += 1
+            self._count("failed", watcher.url)
             log.warning("event %s not printed to the console: %s", event.id, exc)
             return WatcherOutcome(watcher.url, False, None, 1, str(exc))
-        self.delivered += 1
+        self._count("delivered", watcher.url)
         return WatcherOutcome(watcher.url, True, None, 1)
 
 

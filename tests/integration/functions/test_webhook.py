@@ -96,6 +96,12 @@ async def test_post_reaches_the_watcher_as_a_cloudevent(gateway, watcher: Record
     # An independent decoder agrees.
     sdk_event = sdk_from_http(request.headers, request.body)
     assert sdk_event["id"] == event.id and sdk_event.data == {"hello": "world"}
+    runtime, _ = gateway
+    admin = f"http://127.0.0.1:{runtime.settings.admin_port}"
+    async with aiohttp.ClientSession() as session, session.get(admin + "/metrics") as reply:
+        metrics = await reply.text()
+    delivered = f'gateways_watcher_deliveries_total{{outcome="delivered",watcher="{watcher.url}"}}'
+    assert delivered in metrics
 
 
 async def test_refusals_404_405_413(gateway, watcher: RecordingWatcher) -> None:

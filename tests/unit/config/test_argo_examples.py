@@ -112,7 +112,7 @@ def test_nats_values() -> None:
     retry = configs["example-with-retry"].backoff
     assert retry.duration == timedelta(seconds=10)  # 10000000000 nanoseconds
     assert (retry.steps, retry.factor) == (5, 2.0)
-    assert retry.delays()[:3] == [10.0, 20.0, 40.0]
+    assert [retry.delay(n, jitter=False) for n in range(3)] == [10.0, 20.0, 40.0]
     assert configs["example-without-retry"].backoff.duration == timedelta(seconds=1)
     assert not configs["example-without-retry"].jetstream
 
