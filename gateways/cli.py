@@ -96,6 +96,9 @@ def _up(args: argparse.Namespace) -> int:
     from gateways.embedded import run_embedded
 
     path = args.file
+    if path is not None and not path.is_file():
+        print(f"gateways: --file {path}: no such file", file=sys.stderr)
+        return 2
     if path is None:
         path = Path(str(resources.files("gateways.examples").joinpath(BUNDLED_EXAMPLE)))
     settings = Settings.from_env().with_options(

@@ -88,11 +88,10 @@ class FileRegistry:
         try:
             content = self.path.read_bytes()
         except OSError as exc:
-            log.error(
-                "registry %s: cannot read: %s; keeping the sources that run",
-                self.path,
-                exc.strerror,
-            )
+            problem = f"{self.path}: cannot read: {exc.strerror}"
+            log.error("registry %s; keeping the sources that run", problem)
+            if self._digest is None:  # nothing runs yet: say so on the status page too
+                await self.on_change([], [problem])
             return
         digest = hashlib.sha256(content).hexdigest()
         if digest == self._digest:
