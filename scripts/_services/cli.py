@@ -100,9 +100,9 @@ def cmd_up(names: list[str]) -> int:
     return 0
 
 
-def cmd_down() -> int:
+def cmd_down(names: list[str]) -> int:
     with file_lock(state_root() / ".lock"):
-        for name in reversed(list(SERVICES)):
+        for name in reversed([n for n in SERVICES if n in names]):
             stopped = SERVICES[name]().stop()
             say(f"{name}: {'stopped' if stopped else 'not running'}")
     return 0
@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     install = sub.add_parser("install", help="only install/build what `up` needs (no start)")
     install.add_argument("names", nargs="*", metavar="NAME")
-    sub.add_parser("down", help="stop every service")
+    down = sub.add_parser("down", help="stop services (default: all)")
+    down.add_argument("names", nargs="*", metavar="NAME")
     sub.add_parser("status", help="healthy/down for each service (exit 1 if any is down)")
     sub.add_parser("env", help="print shell export lines with the connection settings")
     args = parser.parse_args(argv)
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "install":
         return cmd_install(names)
     if args.command == "down":
-        return cmd_down()
+        return cmd_down(names)
     if args.command == "status":
         return cmd_status()
     return cmd_env()

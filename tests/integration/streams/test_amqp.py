@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -248,23 +249,24 @@ async def test_restarting_the_source_mid_stream_loses_nothing(
     assert sorted(payload_number(e) for e in events.values()) == list(range(600))
 
 
-def _close_all_connections() -> None:
-    """Make RabbitMQ drop every client connection (CONNECTION_FORCED), as a broker restart does."""
+def _rabbitmqctl(*arguments: str) -> None:
+    """Run rabbitmqctl against the RabbitMQ node of scripts/services."""
+    assert Path(RABBITMQCTL).exists() and (state_dir() / "amqp").is_dir(), (
+        "needs the RabbitMQ node of scripts/services and its rabbitmqctl"
+    )
     env = {
         **os.environ,
         "HOME": str(state_dir() / "amqp"),  # where scripts/services keeps the Erlang cookie
         "RABBITMQ_NODENAME": RABBITMQ_NODE,
         "ERL_EPMD_PORT": RABBITMQ_EPMD_PORT,
     }
-    command = [RABBITMQCTL, "-q", "-n", RABBITMQ_NODE, "close_all_connections", "test"]
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+    command = [RABBITMQCTL, "-q", "-n", RABBITMQ_NODE, *arguments]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
 
 
 async def test_connection_forced_closed_mid_stream_loses_nothing(
     amqp_service: AmqpService, make_watcher: Any, names: Names
 ) -> None:
-    if not Path(RABBITMQCTL).exists() or not (state_dir() / "amqp").is_dir():
-        pytest.skip("needs the RabbitMQ node of scripts/services and its rabbitmqctl")
     watcher = await make_watcher(delay=0.002)
     async with Pipeline(watcher) as pipeline:
         source = KIND.create(
@@ -276,7 +278,8 @@ async def test_connection_forced_closed_mid_stream_loses_nothing(
                 _publish, amqp_service.url, names.exchange, _numbers(range(600))
             )
             await wait_until(lambda: len(pipeline.accepted()) >= 100, 20)
-            await asyncio.to_thread(_close_all_connections)
+            # Every client connection dropped (CONNECTION_FORCED), as at the start of a restart.
+            await asyncio.to_thread(_rabbitmqctl, "close_all_connections", "test")
             await wait_until(lambda: "degraded" in {s for s, _ in pipeline.statuses}, 20)
             events = await pipeline.wait_for_unique(600, timeout=40)
             await wait_until(lambda: pipeline.statuses[-1][0] == "running", 10)
@@ -284,6 +287,39 @@ async def test_connection_forced_closed_mid_stream_loses_nothing(
             await source.stop()
     assert sorted(payload_number(e) for e in events.values()) == list(range(600))
     assert any("CONNECTION_FORCED" in reason for state, reason in pipeline.statuses)
+
+
+async def test_broker_restart_mid_stream_loses_nothing(
+    amqp_service: AmqpService, make_watcher: Any, names: Names
+) -> None:
+    """The shared RabbitMQ node stopped and started again (scripts/services, same ports and
+    data): persistent messages in the durable queue survive, and the source reconnects and
+    delivers every one."""
+    watcher = await make_watcher(delay=0.002)
+    persistent = _numbers(range(600), delivery_mode=pika.DeliveryMode.Persistent)
+    async with Pipeline(watcher) as pipeline:
+        source = KIND.create(
+            pipeline.origin("amqp"), _config(amqp_service.url, names), pipeline.context
+        )
+        await source.start(pipeline.emitter("amqp"))
+        try:
+            await asyncio.to_thread(_publish, amqp_service.url, names.exchange, persistent)
+            await wait_until(lambda: len(pipeline.accepted()) >= 100, 20)
+            await asyncio.to_thread(_services, "down", "amqp")
+            try:
+                await wait_until(lambda: "degraded" in {s for s, _ in pipeline.statuses}, 20)
+            finally:
+                await asyncio.to_thread(_services, "up", "amqp")
+            events = await pipeline.wait_for_unique(600, timeout=60)
+            await wait_until(lambda: pipeline.statuses[-1][0] == "running", 20)
+        finally:
+            await source.stop()
+    assert sorted(payload_number(e) for e in events.values()) == list(range(600))
+
+
+def _services(*arguments: str) -> None:
+    script = Path(__file__).resolve().parents[3] / "scripts" / "services"
+    subprocess.run([sys.executable, str(script), *arguments], check=True, timeout=180)
 
 
 async def test_wrong_password_fails_the_start(

@@ -28,7 +28,7 @@ from tests.integration.streams.test_mqtt import Publisher
 from tests.servicekit import AmqpService, KafkaService, MqttService
 from tests.watcher import RecordingWatcher
 
-FIRST, SECOND = 500, 200
+FIRST, SECOND = 800, 200
 BACKOFF = {"duration": "100ms", "factor": 2, "jitter": 0, "cap": "1s"}
 
 
