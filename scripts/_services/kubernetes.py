@@ -91,6 +91,7 @@ class Kubernetes(Service):
     def prepare(self) -> None:
         log = self.install_log
         openssl = need_tool("openssl", "openssl", log)
+        need_tool("kubectl", "kubernetes-client", log)  # the deploy tests render kustomizations
         (self.state / "etcd-data").mkdir(mode=0o700, parents=True, exist_ok=True)
         make_tls(
             self.tls,

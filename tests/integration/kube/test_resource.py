@@ -14,7 +14,7 @@ from gateways.events.model import CloudEvent
 from gateways.runtime import GatewayRuntime
 from tests.gatewaykit import configmap, start_gateway, status_of, wait_until, write_registry
 from tests.integration.kube.kit import delete, put_configmap
-from tests.servicekit import KubernetesService
+from tests.servicekit import KubernetesService, unavailable
 from tests.watcher import RecordingWatcher
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.timeout(90)]
@@ -208,7 +208,7 @@ async def compact_etcd() -> None:
     try:
         await asyncio.to_thread(compact)
     except OSError as exc:
-        pytest.skip(f"cannot reach the test etcd at {ETCD}: {exc}")
+        unavailable("kubernetes", f"cannot reach the test etcd at {ETCD}: {exc}")
 
 
 async def test_restart_after_the_checkpoint_was_compacted(

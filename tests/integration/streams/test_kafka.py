@@ -21,7 +21,7 @@ from gateways.errors import ConfigError, GatewayError
 from gateways.events.model import CloudEvent
 from tests.integration.streams.kafka_broker import KafkaBroker, kafka_home
 from tests.integration.streams.pipeline import GATEWAY, Pipeline, payload_number, wait_until
-from tests.servicekit import KafkaService
+from tests.servicekit import KafkaService, unavailable
 from tests.watcher import RecordingWatcher
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
@@ -301,7 +301,7 @@ async def test_broker_restart_mid_stream_loses_nothing(
 ) -> None:
     home = kafka_home()
     if home is None:
-        pytest.skip("needs Kafka's jars (scripts/services up kafka fetches them)")
+        unavailable("kafka", "Kafka's jars are not in the cache")
     broker = KafkaBroker(home, tmp_path)
     await broker.start()
     try:

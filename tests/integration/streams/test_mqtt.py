@@ -28,7 +28,7 @@ from tests.integration.streams.pipeline import (
     wait_for_port,
     wait_until,
 )
-from tests.servicekit import MqttService
+from tests.servicekit import MqttService, unavailable
 from tests.watcher import RecordingWatcher
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
@@ -259,7 +259,7 @@ async def test_restarting_the_source_mid_stream_loses_nothing(
 def own_mosquitto(tmp_path: Path) -> Iterator[Any]:
     """A Mosquitto of this test's own, with persistence, that the test may restart."""
     if not shutil.which(MOSQUITTO) and not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (scripts/services up mqtt installs it)")
+        unavailable("mqtt", "mosquitto is not installed")
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
