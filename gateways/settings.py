@@ -55,15 +55,17 @@ class Settings:
         if env.get("GATEWAYS_HOST"):
             values["host"] = env["GATEWAYS_HOST"]
         if env.get("PORT"):
-            values["port"] = _int("PORT", env["PORT"], 1, 65535)
+            values["port"] = int_setting("PORT", env["PORT"], 1, 65535)
         if env.get("GATEWAYS_STATE_DIR"):
             values["state_dir"] = Path(env["GATEWAYS_STATE_DIR"]).expanduser()
         if env.get("GATEWAYS_MAX_IN_FLIGHT"):
-            values["max_in_flight"] = _int(
+            values["max_in_flight"] = int_setting(
                 "GATEWAYS_MAX_IN_FLIGHT", env["GATEWAYS_MAX_IN_FLIGHT"], 1, 1 << 20
             )
         if env.get("GATEWAYS_ADMIN_PORT"):
-            values["admin_port"] = _int("GATEWAYS_ADMIN_PORT", env["GATEWAYS_ADMIN_PORT"], 0, 65535)
+            values["admin_port"] = int_setting(
+                "GATEWAYS_ADMIN_PORT", env["GATEWAYS_ADMIN_PORT"], 0, 65535
+            )
         if env.get("GATEWAYS_LOG_LEVEL"):
             level = env["GATEWAYS_LOG_LEVEL"].upper()
             if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -90,7 +92,8 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
-def _int(variable: str, value: str, low: int, high: int) -> int:
+def int_setting(variable: str, value: str, low: int, high: int) -> int:
+    """An integer setting within bounds; SettingsError names the variable otherwise."""
     try:
         number = int(value)
     except ValueError:

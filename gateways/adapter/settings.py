@@ -21,7 +21,7 @@ from gateways.config.common import split_host_port
 from gateways.config.fields import parse_duration
 from gateways.delivery.spec import is_http_url
 from gateways.errors import SettingsError
-from gateways.settings import Settings
+from gateways.settings import Settings, int_setting
 
 Dispatch = Literal["direct", "http"]
 
@@ -83,7 +83,7 @@ class AdapterSettings:
             ("GATEWAYS_DISPATCH_RETRIES", "dispatch_retries", 0, 1_000),
         ):
             if env.get(variable):
-                values[name] = _int(variable, env[variable], low, high)
+                values[name] = int_setting(variable, env[variable], low, high)
         for variable, name in (
             ("GATEWAYS_BATCH_LINGER", "batch_linger"),
             ("GATEWAYS_DISPATCH_TIMEOUT", "dispatch_timeout"),
@@ -99,16 +99,6 @@ def _address(variable: str, value: str) -> tuple[str, int]:
         return split_host_port(value)
     except ValueError as exc:
         raise SettingsError(variable, str(exc)) from None
-
-
-def _int(variable: str, value: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(variable, f"{value!r} is not an integer") from None
-    if not low <= number <= high:
-        raise SettingsError(variable, f"{number} is not between {low} and {high}")
-    return number
 
 
 def _seconds(variable: str, value: str) -> float:

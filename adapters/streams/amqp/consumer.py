@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import pika
 import pika.exceptions
@@ -27,6 +27,7 @@ from adapters.streams.amqp.broker import declare, describe, is_permanent
 from gateways.config.amqp import AMQPConfig
 from gateways.config.common import redact_url
 from gateways.errors import GatewayError
+from gateways.loopbridge import post, settle
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,8 @@ class Consumer:
         except Exception as exc:  # a bug must not leave open() waiting or the source silent
             log.exception("amqp %s: consumer thread failed", self._name)
             reason = f"amqp client failed: {exc}"
-            self._post(_settle, ready, GatewayError(reason))
-            self._post(self._on_status, "failed", reason)
+            post(self._loop, settle, ready, None, GatewayError(reason))
+            post(self._loop, self._on_status, "failed", reason)
 
     def _reconnect_loop(self, ready: asyncio.Future[None]) -> None:
         failures = 0
@@ -122,13 +123,18 @@ class Consumer:
             if not self._answered:
                 self._answered = True
                 if permanent:
-                    self._post(_settle, ready, GatewayError(reason))
+                    post(self._loop, settle, ready, None, GatewayError(reason))
                     return
-                self._post(self._answer_degraded, ready, reason)
+                post(self._loop, self._answer_degraded, ready, reason)
             else:
-                self._post(self._on_status, "degraded", reason)
+                post(self._loop, self._on_status, "degraded", reason)
             if self.config.backoff.exhausted(failures):
-                self._post(self._on_status, "failed", f"{reason}; gave up after {failures} retries")
+                post(
+                    self._loop,
+                    self._on_status,
+                    "failed",
+                    f"{reason}; gave up after {failures} retries",
+                )
                 return
             delay = self.config.backoff.delay(failures)
             failures += 1
@@ -147,10 +153,10 @@ class Consumer:
             channel.basic_consume(queue, on_message, auto_ack=False)
             self._connection = connection
             if self._answered:
-                self._post(self._on_status, "running", "reconnected")
+                post(self._loop, self._on_status, "running", "reconnected")
             else:
                 self._answered = True
-                self._post(_settle, ready, None)
+                post(self._loop, settle, ready)
             self._consuming = True
             while not self._closing.is_set():
                 connection.process_data_events(time_limit=_POLL)
@@ -185,18 +191,5 @@ class Consumer:
 
     def _answer_degraded(self, ready: asyncio.Future[None], reason: str) -> None:
         """On the event loop: let open() return, then report, once the source is registered."""
-        _settle(ready, None)
+        settle(ready)
         self._loop.call_soon(self._on_status, "degraded", reason)
-
-    def _post(self, callback: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed under a late callback
-            self._loop.call_soon_threadsafe(callback, *args)
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(None)

@@ -22,6 +22,7 @@ from adapters.streams.kafka.partitions import Partitions
 from adapters.streams.kafka.subscription import Refusal, subscribe
 from gateways.config.kafka import KafkaConfig
 from gateways.errors import GatewayError
+from gateways.loopbridge import post, settle
 from gateways.source import Emit
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,8 @@ class ConsumerThread:
         except Exception as exc:  # a bug must not leave open() waiting or the source silent
             log.exception("kafka %s: consumer thread failed", self._name)
             reason = f"kafka consumer failed: {exc}"
-            self._post(_settle, ready, GatewayError(reason))
-            self._post(self._on_status, "failed", reason)
+            post(self._loop, settle, ready, None, GatewayError(reason))
+            post(self._loop, self._on_status, "failed", reason)
 
     def _connect(self, ready: asyncio.Future[None]) -> Any:
         """A subscribed (or assigned) consumer; None once closing or refused for good."""
@@ -106,9 +107,9 @@ class ConsumerThread:
             try:
                 consumer = KafkaConsumer(**self._settings)
                 subscribe(consumer, self.config, _Rebalance(self._partitions, consumer, self._name))
-                self._post(_settle, ready, None)
+                post(self._loop, settle, ready)
                 if answered:
-                    self._post(self._on_status, "running", "connected")
+                    post(self._loop, self._on_status, "running", "connected")
                 return consumer
             except Refusal as exc:
                 permanent, problem = True, str(exc)
@@ -121,13 +122,18 @@ class ConsumerThread:
             if not answered:
                 answered = True
                 if permanent:
-                    self._post(_settle, ready, GatewayError(reason))
+                    post(self._loop, settle, ready, None, GatewayError(reason))
                     return None
-                self._post(self._answer_degraded, ready, reason)
+                post(self._loop, self._answer_degraded, ready, reason)
             else:
-                self._post(self._on_status, "degraded", reason)
+                post(self._loop, self._on_status, "degraded", reason)
             if self.config.backoff.exhausted(failures):
-                self._post(self._on_status, "failed", f"{reason}; gave up after {failures} retries")
+                post(
+                    self._loop,
+                    self._on_status,
+                    "failed",
+                    f"{reason}; gave up after {failures} retries",
+                )
                 return None
             delay = self.config.backoff.delay(failures)
             failures += 1
@@ -148,7 +154,7 @@ class ConsumerThread:
                 # kafka-python retries connections itself; an error it raises is worth a pause.
                 delay = self.config.backoff.delay(0)
                 log.warning("kafka %s: poll failed, again in %.1fs: %s", self._name, delay, exc)
-                self._post(self._on_status, "degraded", f"{self.config.url}: {exc}")
+                post(self._loop, self._on_status, "degraded", f"{self.config.url}: {exc}")
                 self._closing.wait(delay)
                 continue
             partitions.feed(batches)
@@ -162,18 +168,16 @@ class ConsumerThread:
         except (KeyError, TypeError):
             return
         if connections > 0:
-            self._post(self._on_status, "running", "broker connection restored")
+            post(self._loop, self._on_status, "running", "broker connection restored")
         else:
-            self._post(self._on_status, "degraded", f"{self.config.url}: no broker connection")
+            post(
+                self._loop, self._on_status, "degraded", f"{self.config.url}: no broker connection"
+            )
 
     def _answer_degraded(self, ready: asyncio.Future[None], reason: str) -> None:
         """On the event loop: let open() return, then report, once the source is registered."""
-        _settle(ready, None)
+        settle(ready)
         self._loop.call_soon(self._on_status, "degraded", reason)
-
-    def _post(self, callback: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed under a late callback
-            self._loop.call_soon_threadsafe(callback, *args)
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -188,12 +192,3 @@ class _Rebalance(ConsumerRebalanceListener):
     def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("kafka %s: assigned %s", self.name, sorted(map(tuple, assigned)))
         self.partitions.assigned(self.consumer, list(assigned))
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(None)

@@ -24,6 +24,7 @@ from kafka.structs import OffsetAndMetadata
 
 from adapters.streams.kafka.lane import PartitionLane
 from gateways.config.common import Backoff
+from gateways.loopbridge import post
 from gateways.source import Emit
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,11 @@ class Partitions:
             if lane is None or lane.closed:
                 lane = PartitionLane(partition, self._emit, self._backoff, self._name)
                 self._lanes[partition] = lane
-                self._post(lane.start)
+                post(self._loop, lane.start)
             if lane.first_fed is None:
                 lane.first_fed = records[0].offset
             lane.fed += len(records)
-            self._post(lane.feed, records, lane.feed_epoch)
+            post(self._loop, lane.feed, records, lane.feed_epoch)
 
     def steer(self, consumer: Any) -> None:
         """Apply each lane's rewind, and pause or resume its partition."""
@@ -165,10 +166,6 @@ class Partitions:
             for partition, meta in offsets.items():  # so the next commit() sends it again
                 if self._committed.get(partition) == meta.offset:
                     self._committed.pop(partition, None)
-
-    def _post(self, callback: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed under a late callback
-            self._loop.call_soon_threadsafe(callback, *args)
 
 
 async def _close_all(lanes: list[PartitionLane], grace: float) -> None:

@@ -8,7 +8,6 @@ None. paho's callbacks run on its network thread and reach asyncio with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from adapters.streams.mqtt.client import (
 from gateways.config.common import redact_url
 from gateways.config.mqtt import MQTTConfig
 from gateways.errors import GatewayError
+from gateways.loopbridge import post, settle
 
 log = logging.getLogger(__name__)
 
@@ -182,17 +182,13 @@ class Connection:
 
     # ---------------------------------------------------------------- paho's thread
 
-    def _post(self, callback: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed under a late callback
-            self._loop.call_soon_threadsafe(callback, *args)
-
     def _connected(self, _c: Any, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             permanent = reason.value in PERMANENT_REFUSALS
             refusal = _Failure(f"connection refused: {reason}", permanent=permanent)
-            self._post(_settle, self._connack, None, refusal)
+            post(self._loop, settle, self._connack, None, refusal)
         else:
-            self._post(_settle, self._connack, bool(flags.session_present), None)
+            post(self._loop, settle, self._connack, bool(flags.session_present), None)
 
     def _subscribe_answered(self, _c: Any, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
         failed = [reason for reason in reasons if reason.is_failure]
@@ -206,19 +202,10 @@ class Connection:
             log.warning(
                 "mqtt %s: the broker granted QoS %s, not %s", self._name, reasons[0].value, wanted
             )
-        self._post(_settle, self._suback, None, refusal)
+        post(self._loop, settle, self._suback, None, refusal)
 
     def _disconnected(self, _c: Any, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
-        self._post(_settle, self._lost, f"disconnected: {reason}", None)
+        post(self._loop, settle, self._lost, f"disconnected: {reason}", None)
 
     def _message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         self._on_message(message, self.generation)
-
-
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
