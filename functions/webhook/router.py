@@ -12,12 +12,19 @@ import json
 import logging
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+
 from gateways.config.webhook import WebhookConfig
 from gateways.errors import DeliveryError, EventFormatError, GatewayError
 from gateways.function import Request, Response
 from gateways.source import Emit, Origin, RawEvent
 
 log = logging.getLogger(__name__)
+REQUESTS = Counter(
+    "gateways_webhook_requests",
+    "Webhook requests by gateway, source and the status they were answered with",
+    ("gateway", "source", "code"),
+)
 UNKNOWN_PATH_BODY_LIMIT = 64 << 10
 # Not forwarded to watchers: hop-by-hop headers, and credentials (secrets never leave here).
 _DROPPED_HEADERS = frozenset(
@@ -76,7 +83,13 @@ class Router:
     async def handle(self, request: Request) -> Response:
         route = self.routes.get(request.path)
         if route is None:
+            REQUESTS.labels("", "", "404").inc()
             return Response.error(404, f"no webhook endpoint at {request.path}")
+        response = await self._answer(route, request)
+        REQUESTS.labels(route.origin.gateway, route.origin.source, str(response.status)).inc()
+        return response
+
+    async def _answer(self, route: Route, request: Request) -> Response:
         if request.method not in route.config.methods:
             allowed = ", ".join(sorted(route.config.methods))
             return Response(405, b"method not allowed\n", {"allow": allowed})

@@ -102,6 +102,7 @@ async def test_post_reaches_the_watcher_as_a_cloudevent(gateway, watcher: Record
         metrics = await reply.text()
     delivered = f'gateways_watcher_deliveries_total{{outcome="delivered",watcher="{watcher.url}"}}'
     assert delivered in metrics
+    assert 'gateways_webhook_requests_total{code="200",gateway="hooks",source="example"}' in metrics
 
 
 async def test_refusals_404_405_413(gateway, watcher: RecordingWatcher) -> None:
