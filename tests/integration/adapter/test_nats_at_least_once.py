@@ -6,7 +6,6 @@ Duplicates are allowed (and counted); a lost message is not.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,6 @@ from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 
 pytestmark = pytest.mark.nats
-
-
-@pytest.fixture
-async def client(nats_service: NatsService) -> AsyncIterator[Client]:
-    connection = await nats.connect(nats_service.url)
-    yield connection
-    await connection.close()
 
 
 def accepted_ids(watcher: RecordingWatcher) -> list[str]:

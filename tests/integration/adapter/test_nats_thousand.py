@@ -7,11 +7,9 @@ function -> watcher, every piece real and on 127.0.0.1.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import nats
 import pytest
 from nats.aio.client import Client
 
@@ -29,13 +27,6 @@ from tests.watcher import RecordingWatcher
 
 pytestmark = pytest.mark.nats
 COUNT = 1000
-
-
-@pytest.fixture
-async def client(nats_service: NatsService) -> AsyncIterator[Client]:
-    connection = await nats.connect(nats_service.url)
-    yield connection
-    await connection.close()
 
 
 async def test_a_thousand_messages_become_a_thousand_cloudevents(

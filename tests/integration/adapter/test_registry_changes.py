@@ -4,10 +4,8 @@ with its field while the others keep delivering."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client
 
@@ -24,13 +22,6 @@ from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 
 pytestmark = pytest.mark.nats
-
-
-@pytest.fixture
-async def client(nats_service: NatsService) -> AsyncIterator[Client]:
-    connection = await nats.connect(nats_service.url)
-    yield connection
-    await connection.close()
 
 
 def subjects_seen(watcher: RecordingWatcher) -> list[str]:
