@@ -27,7 +27,7 @@ from adapters.streams.amqp.broker import declare, describe, is_permanent
 from gateways.config.amqp import AMQPConfig
 from gateways.config.common import redact_url
 from gateways.errors import GatewayError
-from gateways.loopbridge import post, settle
+from gateways.loopbridge import StartReporter, post, settle
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ class Consumer:
         self._connection: pika.BlockingConnection | None = None
         # Written by the pika thread only.
         self._consuming = False
-        self._answered = False  # open() has its answer
         self._thread: threading.Thread | None = None
 
     async def open(self) -> None:
@@ -73,9 +72,8 @@ class Consumer:
         in the background); raises GatewayError when the broker refuses for good."""
         self._loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = self._loop.create_future()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name=f"amqp {self._name}", daemon=True
-        )
+        self._start = StartReporter(self._loop, ready, self._on_status)
+        self._thread = threading.Thread(target=self._run, name=f"amqp {self._name}", daemon=True)
         self._thread.start()
         await ready
 
@@ -97,21 +95,21 @@ class Consumer:
 
     # ---------------------------------------------------------------- pika thread
 
-    def _run(self, ready: asyncio.Future[None]) -> None:
+    def _run(self) -> None:
         try:
-            self._reconnect_loop(ready)
+            self._reconnect_loop()
         except Exception as exc:  # a bug must not leave open() waiting or the source silent
             log.exception("amqp %s: consumer thread failed", self._name)
             reason = f"amqp client failed: {exc}"
-            post(self._loop, settle, ready, None, GatewayError(reason))
+            post(self._loop, settle, self._start.ready, None, GatewayError(reason))
             post(self._loop, self._on_status, "failed", reason)
 
-    def _reconnect_loop(self, ready: asyncio.Future[None]) -> None:
+    def _reconnect_loop(self) -> None:
         failures = 0
         while not self._closing.is_set():
             self._consuming = False
             try:
-                self._consume(ready)
+                self._consume()
                 return
             except (pika.exceptions.AMQPError, OSError) as exc:
                 permanent, problem = is_permanent(exc), describe(exc)
@@ -120,28 +118,16 @@ class Consumer:
             if self._consuming:
                 failures = 0  # the connection had been up: start the backoff over
             reason = f"{redact_url(self.config.url)}: {problem}"
-            if not self._answered:
-                self._answered = True
-                if permanent:
-                    post(self._loop, settle, ready, None, GatewayError(reason))
-                    return
-                post(self._loop, self._answer_degraded, ready, reason)
-            else:
-                post(self._loop, self._on_status, "degraded", reason)
-            if self.config.backoff.exhausted(failures):
-                post(
-                    self._loop,
-                    self._on_status,
-                    "failed",
-                    f"{reason}; gave up after {failures} retries",
-                )
+            if self._start.failed(
+                reason, permanent=permanent, failures=failures, backoff=self.config.backoff
+            ):
                 return
             delay = self.config.backoff.delay(failures)
             failures += 1
             log.warning("amqp %s: %s; reconnecting in %.1fs", self._name, reason, delay)
             self._closing.wait(delay)
 
-    def _consume(self, ready: asyncio.Future[None]) -> None:
+    def _consume(self) -> None:
         """One connection: declare, consume until closing (returns) or lost (raises)."""
         connection = pika.BlockingConnection(self._parameters)
         try:
@@ -152,11 +138,7 @@ class Consumer:
             on_message = functools.partial(self._on_message, connection, self._generation)
             channel.basic_consume(queue, on_message, auto_ack=False)
             self._connection = connection
-            if self._answered:
-                post(self._loop, self._on_status, "running", "reconnected")
-            else:
-                self._answered = True
-                post(self._loop, settle, ready)
+            self._start.connected("reconnected")
             self._consuming = True
             while not self._closing.is_set():
                 connection.process_data_events(time_limit=_POLL)
@@ -188,8 +170,3 @@ class Consumer:
                 channel.basic_nack(tag, requeue=settlement == "requeue")
         except pika.exceptions.AMQPError as exc:
             log.info("amqp %s: could not %s delivery %s: %s", self._name, settlement, tag, exc)
-
-    def _answer_degraded(self, ready: asyncio.Future[None], reason: str) -> None:
-        """On the event loop: let open() return, then report, once the source is registered."""
-        settle(ready)
-        self._loop.call_soon(self._on_status, "degraded", reason)

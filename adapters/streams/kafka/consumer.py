@@ -22,7 +22,7 @@ from adapters.streams.kafka.partitions import Partitions
 from adapters.streams.kafka.subscription import Refusal, subscribe
 from gateways.config.kafka import KafkaConfig
 from gateways.errors import GatewayError
-from gateways.loopbridge import post, settle
+from gateways.loopbridge import StartReporter, post, settle
 from gateways.source import Emit
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,8 @@ class ConsumerThread:
             grace=self._grace,
         )
         ready: asyncio.Future[None] = self._loop.create_future()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name=f"kafka {self._name}", daemon=True
-        )
+        self._start = StartReporter(self._loop, ready, self._on_status)
+        self._thread = threading.Thread(target=self._run, name=f"kafka {self._name}", daemon=True)
         self._thread.start()
         await ready
 
@@ -82,9 +81,9 @@ class ConsumerThread:
 
     # ---------------------------------------------------------------- consumer thread
 
-    def _run(self, ready: asyncio.Future[None]) -> None:
+    def _run(self) -> None:
         try:
-            consumer = self._connect(ready)
+            consumer = self._connect()
             if consumer is None:
                 return
             try:
@@ -96,20 +95,18 @@ class ConsumerThread:
         except Exception as exc:  # a bug must not leave open() waiting or the source silent
             log.exception("kafka %s: consumer thread failed", self._name)
             reason = f"kafka consumer failed: {exc}"
-            post(self._loop, settle, ready, None, GatewayError(reason))
+            post(self._loop, settle, self._start.ready, None, GatewayError(reason))
             post(self._loop, self._on_status, "failed", reason)
 
-    def _connect(self, ready: asyncio.Future[None]) -> Any:
+    def _connect(self) -> Any:
         """A subscribed (or assigned) consumer; None once closing or refused for good."""
-        failures, answered = 0, False
+        failures = 0
         while not self._closing.is_set():
             consumer = None
             try:
                 consumer = KafkaConsumer(**self._settings)
                 subscribe(consumer, self.config, _Rebalance(self._partitions, consumer, self._name))
-                post(self._loop, settle, ready)
-                if answered:
-                    post(self._loop, self._on_status, "running", "connected")
+                self._start.connected("connected")
                 return consumer
             except Refusal as exc:
                 permanent, problem = True, str(exc)
@@ -119,21 +116,9 @@ class ConsumerThread:
                 with contextlib.suppress(Exception):
                     consumer.close(autocommit=False)
             reason = f"{self.config.url}: {problem}"
-            if not answered:
-                answered = True
-                if permanent:
-                    post(self._loop, settle, ready, None, GatewayError(reason))
-                    return None
-                post(self._loop, self._answer_degraded, ready, reason)
-            else:
-                post(self._loop, self._on_status, "degraded", reason)
-            if self.config.backoff.exhausted(failures):
-                post(
-                    self._loop,
-                    self._on_status,
-                    "failed",
-                    f"{reason}; gave up after {failures} retries",
-                )
+            if self._start.failed(
+                reason, permanent=permanent, failures=failures, backoff=self.config.backoff
+            ):
                 return None
             delay = self.config.backoff.delay(failures)
             failures += 1
@@ -173,11 +158,6 @@ class ConsumerThread:
             post(
                 self._loop, self._on_status, "degraded", f"{self.config.url}: no broker connection"
             )
-
-    def _answer_degraded(self, ready: asyncio.Future[None], reason: str) -> None:
-        """On the event loop: let open() return, then report, once the source is registered."""
-        settle(ready)
-        self._loop.call_soon(self._on_status, "degraded", reason)
 
 
 class _Rebalance(ConsumerRebalanceListener):
