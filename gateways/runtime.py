@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gateways.admin import AdminApp
 from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
@@ -20,9 +20,6 @@ from gateways.registry.file import FileRegistry
 from gateways.registry.reconciler import Reconciler
 from gateways.settings import Settings
 
-if TYPE_CHECKING:
-    from gateways.registry.kube import KubeRegistry
-
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +29,28 @@ def settings_watchers(settings: Settings) -> tuple[Watcher, ...]:
     if settings.sink:
         targets.append({"url": settings.sink, "name": "K_SINK"})
     return tuple(parse_watchers(targets, label="settings")) if targets else ()
+
+
+class Registry(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def open_registry(settings: Settings, reconciler: Reconciler) -> Registry:
+    """The registry backend the settings name, feeding ``reconciler``; SettingsError if none."""
+    if settings.registry_file is not None:
+        return FileRegistry(settings.registry_file, reconciler.apply, settings.gateway_type)
+    if settings.configmaps:
+        from gateways.registry.kube import KubeRegistry  # only needed in a cluster
+
+        registry = KubeRegistry(
+            settings.namespace, settings.configmaps, reconciler.apply, settings.gateway_type
+        )
+        reconciler.on_change = registry.record_status  # statuses -> Kubernetes Events
+        return registry
+    raise SettingsError(
+        "GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster"
+    )
 
 
 class GatewayRuntime:
@@ -60,32 +79,14 @@ class GatewayRuntime:
             accept=accept,
             max_in_flight=settings.max_in_flight,
         )
-        self.registry: FileRegistry | KubeRegistry | None = None
+        self.registry: Registry | None = None
         self.admin: Listener | None = None
         self._admin_enabled = admin
         self._ready = False
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.registry_file is not None:
-            self.registry = FileRegistry(
-                settings.registry_file, self.reconciler.apply, settings.gateway_type
-            )
-        elif settings.configmaps:
-            from gateways.registry.kube import KubeRegistry  # only needed in a cluster
-
-            registry = KubeRegistry(
-                settings.namespace,
-                settings.configmaps,
-                self.reconciler.apply,
-                settings.gateway_type,
-            )
-            self.reconciler.on_change = registry.record_status  # statuses -> Kubernetes Events
-            self.registry = registry
-        else:
-            raise SettingsError(
-                "GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster"
-            )
+        self.registry = open_registry(settings, self.reconciler)
         if self._admin_enabled:
             app = AdminApp(
                 self.reconciler.status,

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Mapping
-from typing import Protocol
 
 from gateways.adapter.invoker import DispatcherInvoker, HttpDispatcher
 from gateways.adapter.remote import RemoteKind, parse_remote
@@ -28,16 +27,10 @@ from gateways.hosting.gc import tune_for_serving
 from gateways.hosting.serve import wait_for_signal
 from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
-from gateways.registry.file import FileRegistry
 from gateways.registry.reconciler import Reconciler
-from gateways.runtime import settings_watchers
+from gateways.runtime import Registry, open_registry, settings_watchers
 
 log = logging.getLogger(__name__)
-
-
-class _Registry(Protocol):
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
 
 
 class AdapterRuntime:
@@ -75,7 +68,7 @@ class AdapterRuntime:
             max_in_flight=base.max_in_flight,
             parse=parse_remote,
         )
-        self.registry: _Registry | None = None
+        self.registry: Registry | None = None
         self.admin: Listener | None = None
         self.ready = False
 
@@ -103,7 +96,8 @@ class AdapterRuntime:
 
     async def start(self) -> None:
         base = self.settings.base
-        registry = self._open_registry()  # fails fast on the settings, before anything runs
+        # Fails fast on the settings, before anything runs.
+        registry = open_registry(base, self.reconciler)
         try:
             if self.server is not None:
                 await self.server.start()
@@ -123,22 +117,6 @@ class AdapterRuntime:
         self.ready = True
         log.info(
             "%s adapter running; event-source server %s", self.settings.kind, self.remote.address
-        )
-
-    def _open_registry(self) -> _Registry:
-        base = self.settings.base
-        if base.registry_file is not None:
-            return FileRegistry(base.registry_file, self.reconciler.apply, base.gateway_type)
-        if base.configmaps:
-            from gateways.registry.kube import KubeRegistry  # only needed in a cluster
-
-            registry = KubeRegistry(
-                base.namespace, base.configmaps, self.reconciler.apply, base.gateway_type
-            )
-            self.reconciler.on_change = registry.record_status  # statuses -> Kubernetes Events
-            return registry
-        raise SettingsError(
-            "GATEWAYS_REGISTRY_FILE", "no registry: set it, or GATEWAYS_CONFIGMAPS in a cluster"
         )
 
     async def stop(self) -> None:
