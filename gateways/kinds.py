@@ -1,8 +1,12 @@
 """The runtime table of source kinds, read from the ``gateways.kinds`` entry points.
 
-Each entry point names a :class:`Kind`: the object that turns a validated config into a running
-:class:`~gateways.source.Source`. The core finds functions and adapters only through this
-table, so nothing in the core imports them.
+Each kind is one package (``config.py``, ``source.py``, ``message.py`` and its client) that
+declares itself once, in its ``source.py``::
+
+    KIND = SourceKind(name="nats", config=NATSConfig, create=NATSSource)
+
+The entry point names that object; it is the only registration. The core finds functions and
+adapters only through this table, so nothing in the core imports them.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from gateways import entrypoints
+from gateways.config.fields import Fields
 from gateways.source import Origin, Source
 
 ENTRY_POINT_GROUP = "gateways.kinds"
@@ -33,36 +38,72 @@ class SourceContext:
     # Called by a running source when its health changes (e.g. broker lost, reconnected).
     on_status: Callable[[Origin, str, str], None] = lambda origin, state, reason: None
 
+    @property
+    def max_in_flight(self) -> int:
+        return int(getattr(self.settings, "max_in_flight", 256))
+
     def resource(self, key: str, factory: Any) -> Any:
         if key not in self.resources:
             self.resources[key] = factory()
         return self.resources[key]
 
 
+class SourceConfig(Protocol):
+    """What every kind's config class offers: a parser over :class:`Fields`."""
+
+    @classmethod
+    def parse(cls, fields: Fields) -> Self: ...
+
+
+ConfigT = TypeVar("ConfigT")
+
+
 class Kind(Protocol):
+    """What the reconciler needs of a kind: a name and a way to build one source."""
+
     name: str
 
     def create(self, origin: Origin, config: Any, context: SourceContext) -> Source:
         """A source for one validated config; it starts nothing until ``start``."""
 
 
-class KindTable(Mapping[str, Kind]):
+@dataclass(frozen=True)
+class SourceKind(Generic[ConfigT]):
+    """A kind's one declaration: its name, its config schema and its source's constructor.
+
+    ``create`` gets the config typed as this kind's own (``ConfigT``), never ``Any``.
+    """
+
+    name: str
+    config: type[ConfigT]
+    create: Callable[[Origin, ConfigT, SourceContext], Source]
+
+    def parse(self, fields: Fields) -> ConfigT:
+        parse: Callable[[Fields], ConfigT] = self.config.parse  # type: ignore[attr-defined]
+        return parse(fields)
+
+
+class KindTable(Mapping[str, SourceKind[Any]]):
     """The installed kinds, each imported on first use: a webhook function never pays for
     the Kafka or Kubernetes clients. A kind that fails to import is logged and missing, so
     its sources are rejected while every other kind runs."""
 
     def __init__(self) -> None:
         self._points = entrypoints.group(ENTRY_POINT_GROUP)
-        self._loaded: dict[str, Kind | None] = {}
+        self._loaded: dict[str, SourceKind[Any] | None] = {}
 
-    def __getitem__(self, name: str) -> Kind:
+    def __getitem__(self, name: str) -> SourceKind[Any]:
         if name not in self._loaded:
             point = self._points[name]
             try:
-                self._loaded[name] = point.load()
+                loaded = point.load()
             except Exception:
                 log.exception("source kind %r (%s) failed to load", name, point.value)
-                self._loaded[name] = None
+                loaded = None
+            if loaded is not None and not isinstance(loaded, SourceKind):
+                log.error("source kind %r (%s) is not a SourceKind", name, point.value)
+                loaded = None
+            self._loaded[name] = loaded
         kind = self._loaded[name]
         if kind is None:
             raise KeyError(name)

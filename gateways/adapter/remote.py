@@ -18,10 +18,9 @@ import grpc
 from gateways import yamltext
 from gateways.adapter.client import RemoteSource
 from gateways.adapter.server import CHANNEL_OPTIONS
-from gateways.config import SCHEMAS
 from gateways.config.common import Backoff
 from gateways.config.fields import Fields, Problems
-from gateways.kinds import SourceContext
+from gateways.kinds import SourceContext, kinds
 from gateways.protocol import eventing_pb2_grpc as rpc
 from gateways.registry.model import Entry
 from gateways.registry.reconciler import parse_entry
@@ -59,7 +58,7 @@ class RemoteConfig:
 def parse_remote(entry: Entry) -> RemoteConfig:
     """The entry with its config: checked by the kind's schema, or passed through for a kind
     only its server knows. Raises ConfigError naming the source and field."""
-    if entry.kind in SCHEMAS:
+    if entry.kind in kinds():
         return RemoteConfig(entry, parse_entry(entry))
     problems = Problems(entry.label)
     raw = yamltext.load(entry.value) if entry.value.strip() else {}

@@ -1,51 +1,19 @@
-"""Source config schemas for every kind, and parsing of one registry entry.
+"""Config machinery shared by every kind, and parsing of one registry entry.
 
-``SCHEMAS`` is the core's table of kinds: adding a kind is one schema module and one line here
-(plus its runtime entry point in pyproject.toml).
+Each kind owns its schema (``<kind package>/config.py``); the table of schemas is the table of
+kinds (:mod:`gateways.kinds`), read from the entry points, so the core imports no kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, Self
+from typing import Any
 
 import yaml
 
 from gateways import yamltext
-from gateways.config.amqp import AMQPConfig
-from gateways.config.artifact import ArtifactConfig
-from gateways.config.calendar import CalendarConfig
 from gateways.config.fields import Fields, Problems
-from gateways.config.kafka import KafkaConfig
-from gateways.config.mqtt import MQTTConfig
-from gateways.config.nats import NATSConfig
-from gateways.config.resource import ResourceConfig
-from gateways.config.webhook import WebhookConfig
 from gateways.errors import ConfigError
-
-
-class SourceConfig(Protocol):
-    """What every schema class offers: its kind name and a parser over Fields."""
-
-    kind: str
-
-    @classmethod
-    def parse(cls, fields: Fields) -> Self: ...
-
-
-SCHEMAS: dict[str, type[Any]] = {
-    schema.kind: schema
-    for schema in (
-        CalendarConfig,
-        WebhookConfig,
-        ResourceConfig,
-        ArtifactConfig,
-        NATSConfig,
-        MQTTConfig,
-        AMQPConfig,
-        KafkaConfig,
-    )
-}
 
 
 def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) -> Any:
@@ -53,11 +21,16 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
 
     Raises ConfigError listing every problem, each as ``kind/name: field: message``.
     """
+    from gateways.kinds import kinds  # the kinds table imports this package's field types
+
     problems = Problems(f"{kind}/{name}")
-    schema = SCHEMAS.get(kind)
-    if schema is None:
-        problems.add("", f"unknown gateway type {kind!r} (known: {', '.join(sorted(SCHEMAS))})")
-        raise ConfigError(problems.items)  # not raise_if_any(): mypy must see that schema is set
+    table = kinds()
+    try:
+        declared = table[kind]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        problems.add("", f"unknown gateway type {kind!r} (known: {known})")
+        raise ConfigError(problems.items) from None
     raw: Any = value
     if isinstance(value, str):
         try:
@@ -71,7 +44,7 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
         problems.add("", f"expected a mapping of fields, got {type(raw).__name__}")
         problems.raise_if_any()
     fields = Fields(raw, problems)
-    config = schema.parse(fields)
+    config = declared.parse(fields)
     fields.finish()
     problems.raise_if_any()
     return config
@@ -83,4 +56,4 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{problem} at line {mark.line + 1}" if mark is not None else problem
 
 
-__all__ = ["SCHEMAS", "ConfigError", "Fields", "Problems", "SourceConfig", "parse_source"]
+__all__ = ["ConfigError", "Fields", "Problems", "parse_source"]

@@ -29,7 +29,7 @@ from functions.calendar.state import FileStateStore
 from gateways.source import Origin
 from tests.deploy.manifests import ROOT, load
 from tests.deploy.test_stack import stack
-from tests.gatewaykit import configmap, free_port, write_registry
+from tests.kit import configmap, free_port, write_registry
 from tests.watcher import RecordingWatcher
 
 WEBHOOK = configmap(

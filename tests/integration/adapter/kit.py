@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,16 +26,11 @@ from gateways.adapter import AdapterRuntime, AdapterSettings
 from gateways.hosting.server import Listener
 from gateways.registry.status import SourceStatus
 from gateways.settings import Settings
-from tests.gatewaykit import configmap, free_port, wait_until, write_registry
+from tests.kit import configmap, free_port, wait_until, write_registry
 
 # Fast enough for tests: the dispatcher retries a watcher twice, 50 ms apart.
 FAST_DELIVERY = {"retry": 2, "backoffPolicy": "linear", "backoffDelay": "PT0.05S"}
 FAST_BACKOFF = {"duration": "100ms", "factor": 2, "jitter": 0, "cap": "1s"}
-
-
-def unique(prefix: str) -> str:
-    """A name no other test (or earlier run against the shared server) uses."""
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 def nats_registry(

@@ -17,8 +17,8 @@ from grpc_tools import protoc
 from gateways.adapter import AdapterRuntime, AdapterSettings
 from gateways.config import SCHEMAS
 from gateways.settings import Settings
-from tests.gatewaykit import configmap, free_port, wait_until, write_registry
 from tests.integration.adapter.kit import FAST_DELIVERY, status, wait_for_state
+from tests.kit import configmap, free_port, wait_until, write_registry
 from tests.watcher import RecordingWatcher
 
 HERE = Path(__file__).resolve().parent

@@ -14,8 +14,8 @@ import pytest
 
 from gateways.config import parse_source
 from gateways.registry.file import load_file
-from tests.gatewaykit import free_port, start_gateway, status_of
-from tests.integration.adapter.kit import nats_registry, unique
+from tests.integration.adapter.kit import nats_registry
+from tests.kit import free_port, start_gateway, status_of, unique
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 

@@ -13,7 +13,6 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from tests.gatewaykit import wait_until
 from tests.integration.adapter.kit import (
     FAST_BACKOFF,
     DispatcherService,
@@ -23,9 +22,9 @@ from tests.integration.adapter.kit import (
     publish,
     start_adapter,
     status,
-    unique,
     wait_for_state,
 )
+from tests.kit import unique, wait_until
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 

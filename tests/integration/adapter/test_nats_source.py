@@ -19,8 +19,8 @@ from gateways.errors import GatewayError
 from gateways.kinds import SourceContext
 from gateways.settings import Settings
 from gateways.source import Origin, RawEvent
-from tests.gatewaykit import wait_until
-from tests.integration.adapter.kit import NatsServer, certificates, jetstream_stream, unique
+from tests.integration.adapter.kit import NatsServer, certificates, jetstream_stream
+from tests.kit import unique, wait_until
 from tests.servicekit import NatsService
 
 pytestmark = pytest.mark.nats

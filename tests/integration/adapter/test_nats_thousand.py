@@ -20,8 +20,8 @@ from tests.integration.adapter.kit import (
     nats_registry,
     publish,
     start_adapter,
-    unique,
 )
+from tests.kit import unique
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 

@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
-from tests.gatewaykit import wait_until
 from tests.integration.adapter.kit import (
     DispatcherService,
     nats_registry,
     start_adapter,
     status,
-    unique,
     wait_for_state,
 )
+from tests.kit import unique, wait_until
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 

@@ -11,8 +11,8 @@ import pytest
 
 from gateways.events.model import CloudEvent
 from gateways.runtime import GatewayRuntime
-from tests.gatewaykit import configmap, start_gateway, status_of, wait_until, write_registry
 from tests.integration.artifact.conftest import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, Bucket
+from tests.kit import configmap, start_gateway, status_of, wait_until, write_registry
 from tests.servicekit import MinioService
 from tests.watcher import RecordingWatcher
 

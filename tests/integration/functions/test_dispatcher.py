@@ -19,7 +19,7 @@ from gateways.events.model import CloudEvent
 from gateways.hosting.server import Listener
 from gateways.settings import Settings
 from gateways.source import RawEvent
-from tests.gatewaykit import configmap, free_port, write_registry
+from tests.kit import configmap, free_port, write_registry
 from tests.watcher import RecordingWatcher
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "reference-data"

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.gatewaykit import (
+from tests.kit import (
     configmap,
     free_port,
     start_gateway,

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.gatewaykit import configmap, free_port, write_registry
+from tests.kit import configmap, free_port, write_registry
 from tests.watcher import RecordingWatcher
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from cloudevents.http import from_http as sdk_from_http
 
-from tests.gatewaykit import configmap, free_port, start_gateway, status_of, write_registry
+from tests.kit import configmap, free_port, start_gateway, status_of, write_registry
 from tests.watcher import RecordingWatcher, Reply
 
 

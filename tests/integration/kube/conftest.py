@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateways.registry.kubeapi import KubeAPI, load_api_client
-from tests.integration.kube.kit import call, unique
+from tests.integration.kube.kit import call
+from tests.kit import unique
 from tests.servicekit import KubernetesService
 
 

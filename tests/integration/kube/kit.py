@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.servicekit import KubernetesService
 
 CONFIGMAPS = "/api/v1/namespaces/{namespace}/configmaps"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 async def call(

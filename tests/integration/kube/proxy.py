@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.gatewaykit import free_port
+from tests.kit import free_port
 
 
 class CuttableProxy:

@@ -19,8 +19,8 @@ from functions.calendar.kube_state import (
     with_lease,
 )
 from gateways.source import Origin
-from tests.gatewaykit import configmap
 from tests.integration.kube.kit import call, put_configmap
+from tests.kit import configmap
 from tests.servicekit import KubernetesService
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.timeout(60)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient
 
-from tests.integration.streams.pipeline import free_port, wait_for_port
+from tests.kit import free_port, wait_for_port
 
 CLUSTER_ID = "R2F0ZXdheXNUZXN0S2Fma2"
 STORAGE_TOOL = "kafka.tools.StorageTool"

@@ -19,7 +19,7 @@ import pytest
 from adapters.streams.amqp.source import KIND, AMQPSource
 from gateways.config import parse_source
 from gateways.errors import ConfigError, GatewayError
-from tests.integration.streams.pipeline import GATEWAY, Pipeline, payload_number, wait_until
+from tests.kit import GATEWAY, Pipeline, payload_number, wait_until
 from tests.servicekit import AmqpService, state_dir
 from tests.watcher import RecordingWatcher
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.gatewaykit import configmap, wait_until, write_registry
 from tests.integration.adapter.kit import (
     FAST_DELIVERY,
     DispatcherService,
@@ -25,6 +24,7 @@ from tests.integration.adapter.kit import (
 from tests.integration.streams.test_amqp import Names, _numbers, _publish
 from tests.integration.streams.test_kafka import Topic
 from tests.integration.streams.test_mqtt import Publisher
+from tests.kit import configmap, wait_until, write_registry
 from tests.servicekit import AmqpService, KafkaService, MqttService
 from tests.watcher import RecordingWatcher
 

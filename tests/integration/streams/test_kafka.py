@@ -20,7 +20,7 @@ from gateways.config import parse_source
 from gateways.errors import ConfigError, GatewayError
 from gateways.events.model import CloudEvent
 from tests.integration.streams.kafka_broker import KafkaBroker, kafka_home
-from tests.integration.streams.pipeline import GATEWAY, Pipeline, payload_number, wait_until
+from tests.kit import GATEWAY, Pipeline, payload_number, wait_until
 from tests.servicekit import KafkaService, unavailable
 from tests.watcher import RecordingWatcher
 

@@ -20,7 +20,7 @@ from paho.mqtt.properties import Properties
 from adapters.streams.mqtt.source import KIND, MQTTSource
 from gateways.config import parse_source
 from gateways.errors import ConfigError, GatewayError
-from tests.integration.streams.pipeline import (
+from tests.kit import (
     GATEWAY,
     Pipeline,
     free_port,

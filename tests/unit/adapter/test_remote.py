@@ -23,7 +23,7 @@ from gateways.errors import GatewayError
 from gateways.kinds import SourceContext
 from gateways.registry.model import Entry
 from gateways.source import Emit, Origin, RawEvent
-from tests.gatewaykit import free_port, wait_until
+from tests.kit import free_port, wait_until
 
 CONFIG = "url: nats://127.0.0.1:1\nsubject: orders.*\nbackoff: {duration: 50ms, jitter: 0}\n"
 RAW = RawEvent(

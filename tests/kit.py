@@ -1,0 +1,170 @@
+"""The one helper module of the tests: free ports, waiting on conditions, registry files, an
+in-process gateway, and the real delivery pipeline (Dispatcher -> Deliverer -> HTTP watcher)
+that source tests emit into.
+
+    async with Pipeline(watcher) as pipeline:
+        await source.start(pipeline.emitter("mqtt"))
+        await pipeline.wait_for_unique(1000)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gateways.delivery import Deliverer, DeliverySpec, Watcher
+from gateways.dispatch import Dispatcher
+from gateways.events.model import CloudEvent
+from gateways.kinds import SourceContext
+from gateways.registry.status import SourceStatus
+from gateways.runtime import GatewayRuntime
+from gateways.settings import Settings
+from gateways.source import Emit, Origin
+from tests.servicekit import free_port
+from tests.watcher import RecordingWatcher, Reply
+
+
+def unique(prefix: str) -> str:
+    """A name no other test (or earlier run against the shared server) uses."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+async def wait_until(
+    predicate: Callable[[], Any], timeout: float = 5.0, describe: Any = None, *args: Any
+) -> None:
+    """Wait until ``predicate()`` is true; TimeoutError (saying what there is) after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            shown = describe(*args) if callable(describe) else describe
+            size = len(shown) if hasattr(shown, "__len__") else shown
+            raise TimeoutError(f"condition not met within {timeout}s (have {size})")
+        await asyncio.sleep(0.05)
+
+
+async def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
+def configmap(
+    name: str,
+    kind: str | None,
+    sources: Mapping[str, Mapping[str, Any] | str],
+    watchers: list[Any] | None = None,
+    delivery: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A registry ConfigMap document; each source is a mapping (dumped to YAML) or YAML text."""
+    metadata: dict[str, Any] = {"name": name}
+    if kind:
+        metadata["labels"] = {"gateways.dev/type": kind}
+    annotations = {}
+    if watchers is not None:
+        annotations["gateways.dev/watchers"] = yaml.safe_dump(watchers)
+    if delivery is not None:
+        annotations["gateways.dev/delivery"] = yaml.safe_dump(dict(delivery))
+    if annotations:
+        metadata["annotations"] = annotations
+    data = {
+        key: value if isinstance(value, str) else yaml.safe_dump(dict(value))
+        for key, value in sources.items()
+    }
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+
+
+def write_registry(path: Path, *documents: Mapping[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump_all(list(documents), sort_keys=False))
+    return path
+
+
+async def start_gateway(registry: Path, tmp_path: Path, **options: Any) -> GatewayRuntime:
+    """The embedded default over ``registry`` (webhook ports honoured), admin on a free port."""
+    settings = Settings(
+        registry_file=registry,
+        state_dir=tmp_path / "state",
+        admin_port=free_port(),
+        **options,
+    )
+    runtime = GatewayRuntime(settings)
+    await runtime.start()
+    return runtime
+
+
+def status_of(runtime: GatewayRuntime, name: str) -> SourceStatus:
+    return next(s for s in runtime.reconciler.status() if s.name == name)
+
+
+GATEWAY = "streams"
+# No retries inside the deliverer: a watcher answering 503 makes emit raise at once, so the
+# source's own at-least-once handling is what the tests exercise.
+FAST_FAILING = DeliverySpec(retry=0, timeout=timedelta(seconds=5))
+
+
+class Pipeline:
+    def __init__(self, watcher: RecordingWatcher, spec: DeliverySpec = FAST_FAILING) -> None:
+        self.watcher = watcher
+        self.dispatcher = Dispatcher(default=Deliverer([Watcher(url=watcher.url)], spec))
+        self.statuses: list[tuple[str, str]] = []
+        self.context = SourceContext(settings=None, on_status=self._status)
+
+    async def __aenter__(self) -> Pipeline:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.dispatcher.close()
+
+    def origin(self, kind: str, source: str = "test") -> Origin:
+        return Origin(GATEWAY, source, kind)
+
+    def emitter(self, kind: str, source: str = "test") -> Emit:
+        return self.dispatcher.emitter(self.origin(kind, source))
+
+    def _status(self, origin: Origin, state: str, reason: str) -> None:
+        self.statuses.append((state, reason))
+
+    # ------------------------------------------------------------------ what the watcher saw
+
+    def accepted(self) -> list[CloudEvent]:
+        """Events the watcher answered 2xx, in arrival order (duplicates included)."""
+        return [r.event for r in self.watcher.requests if r.event is not None and r.status < 300]
+
+    def unique(self, key: Callable[[CloudEvent], Any] = lambda e: e.id) -> dict[Any, CloudEvent]:
+        return {key(event): event for event in self.accepted()}
+
+    async def wait_for_unique(
+        self,
+        count: int,
+        key: Callable[[CloudEvent], Any] = lambda e: e.id,
+        timeout: float = 30.0,
+    ) -> dict[Any, CloudEvent]:
+        await wait_until(lambda: len(self.unique(key)) >= count, timeout, self.unique, key)
+        return self.unique(key)
+
+    def refuse(self) -> None:
+        """From now on the watcher answers 503, so every emit raises."""
+        self.watcher.default = Reply(503)
+
+    def accept(self) -> None:
+        self.watcher.default = Reply(200)
+
+
+def payload_number(event: CloudEvent) -> int:
+    number: int = event.json()["n"]
+    return number
