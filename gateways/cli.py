@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 from gateways import entrypoints
 from gateways.config import parse_source
 from gateways.errors import ConfigError, GatewayError
+from gateways.hosting.process import run_process
 from gateways.registry.file import load_file
 from gateways.settings import Settings
 
@@ -84,16 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
 def _up(args: argparse.Namespace) -> int:
-    from gateways.embedded import run_embedded
+    from gateways.embedded import banner
+    from gateways.runtime import GatewayRuntime
 
     path = args.file
     if path is not None and not path.is_file():
@@ -109,9 +102,13 @@ def _up(args: argparse.Namespace) -> int:
     )
     if args.watcher:
         settings = settings.with_options(watchers=settings.watchers + tuple(args.watcher))
-    _configure_logging(settings)
-    asyncio.run(run_embedded(settings, bundled=args.file is None))
-    return 0
+    bundled = args.file is None
+    return run_process(
+        "gateways",
+        lambda: GatewayRuntime(settings),
+        settings.log_level,
+        lambda runtime: print(banner(cast(GatewayRuntime, runtime), bundled), flush=True),
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -158,7 +155,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from gateways.hosting.serve import serve_function
+    from gateways.hosting.serve import FunctionService
 
     factories = entrypoints.group("gateways.functions")
     if args.function not in factories:
@@ -168,9 +165,12 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     settings = Settings.from_env().with_options(port=args.port, host=args.host)
-    _configure_logging(settings)
-    asyncio.run(serve_function(factories[args.function].load()(settings), settings))
-    return 0
+    factory = factories[args.function].load()
+    return run_process(
+        f"gateways serve {args.function}",
+        lambda: FunctionService(factory(settings), settings),
+        settings.log_level,
+    )
 
 
 if __name__ == "__main__":

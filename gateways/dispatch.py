@@ -1,12 +1,18 @@
-"""Raw events in, CloudEvents out to each gateway's watchers: the path every source shares."""
+"""The in-process sink: raw events in, CloudEvents out to each gateway's watchers.
+
+Each gateway's watchers and delivery spec come from its ConfigMap's annotations, plus the
+process's own watchers (``GATEWAYS_WATCHERS``, ``K_SINK``); ``configure`` (re)builds its
+deliverer when they change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from gateways.delivery import Deliverer, DeliveryReport
-from gateways.errors import DeliveryError, GatewayError
+from gateways.delivery import Deliverer, DeliveryReport, DeliverySpec, Watcher, parse_watchers
+from gateways.errors import ConfigError, DeliveryError, GatewayError
 from gateways.events import CloudEvent, build
+from gateways.registry.model import Gateway
 from gateways.source import Emit, Origin, RawEvent
 
 
@@ -19,26 +25,63 @@ class UnknownGatewayError(GatewayError, LookupError):
 class Dispatcher:
     """Builds each raw event with the one builder and delivers it with its gateway's deliverer.
 
-    ``overrides`` are the ``K_CE_OVERRIDES`` extensions, applied to every event.
+    ``overrides`` are the ``K_CE_OVERRIDES`` extensions, applied to every event. ``watchers``
+    are the process's own, added to every gateway's and used for events of a gateway the
+    registry does not name (a pass-through CloudEvent without ``?gateway=``).
     """
 
     def __init__(
         self,
         overrides: Mapping[str, str] | None = None,
+        watchers: Sequence[Watcher] = (),
+        *,
+        max_in_flight: int = 256,
         default: Deliverer | None = None,
     ) -> None:
         self.overrides = dict(overrides or {})
+        self.watchers = tuple(watchers)
+        self.max_in_flight = max_in_flight
+        if default is None and self.watchers:
+            default = Deliverer(self.watchers, DeliverySpec(), max_in_flight=max_in_flight)
         self.default = default
         self._deliverers: dict[str, Deliverer] = {}
+        self._digests: dict[str, str] = {}
+
+    async def configure(self, gateway: Gateway) -> str:
+        """(Re)build the gateway's deliverer when its watchers or delivery spec changed."""
+        if self._digests.get(gateway.name) == gateway.delivery_digest:
+            return ""
+        label = f"configmap/{gateway.name}"
+        try:
+            watchers = list(parse_watchers(gateway.watchers, label=f"{label}: watchers"))
+            spec = DeliverySpec.parse(gateway.delivery, label=f"{label}: delivery")
+        except ConfigError as exc:
+            return str(exc)
+        watchers.extend(w for w in self.watchers if w not in watchers)
+        if not watchers:
+            return (
+                f"{label}: no watchers (set the gateways.dev/watchers"
+                " annotation, GATEWAYS_WATCHERS or K_SINK)"
+            )
+        old = self.set_deliverer(
+            gateway.name, Deliverer(watchers, spec, max_in_flight=self.max_in_flight)
+        )
+        if old is not None:
+            await old.close()
+        self._digests[gateway.name] = gateway.delivery_digest
+        return ""
+
+    async def forget(self, gateway: str) -> None:
+        self._digests.pop(gateway, None)
+        old = self._deliverers.pop(gateway, None)
+        if old is not None:
+            await old.close()
 
     def set_deliverer(self, gateway: str, deliverer: Deliverer) -> Deliverer | None:
         """Route ``gateway``'s events to ``deliverer``; returns the one it replaces."""
         previous = self._deliverers.get(gateway)
         self._deliverers[gateway] = deliverer
         return previous
-
-    def remove_deliverer(self, gateway: str) -> Deliverer | None:
-        return self._deliverers.pop(gateway, None)
 
     def deliverer(self, gateway: str) -> Deliverer:
         deliverer = self._deliverers.get(gateway) or self.default
@@ -68,3 +111,4 @@ class Dispatcher:
         for deliverer in seen.values():
             await deliverer.close()
         self._deliverers.clear()
+        self._digests.clear()

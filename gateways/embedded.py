@@ -1,26 +1,16 @@
-"""The embedded default: the whole gateway in one process, from a local registry file."""
+"""The embedded default: the whole gateway in one process, from a local registry file.
+
+``gateways up`` runs a :class:`~gateways.runtime.GatewayRuntime` through the one process main
+and prints :func:`banner` once it is up.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from gateways.hosting.gc import tune_for_serving
-from gateways.hosting.serve import wait_for_signal
 from gateways.runtime import GatewayRuntime
-from gateways.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-async def run_embedded(settings: Settings, bundled: bool = False) -> None:
-    runtime = GatewayRuntime(settings)
-    await runtime.start()
-    tune_for_serving()
-    try:
-        print(banner(runtime, bundled), flush=True)
-        await wait_for_signal()
-    finally:
-        await runtime.stop()
 
 
 def banner(runtime: GatewayRuntime, bundled: bool) -> str:

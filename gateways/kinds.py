@@ -61,7 +61,8 @@ ConfigT = TypeVar("ConfigT")
 class Kind(Protocol):
     """What the reconciler needs of a kind: a name and a way to build one source."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def create(self, origin: Origin, config: Any, context: SourceContext) -> Source:
         """A source for one validated config; it starts nothing until ``start``."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from gateways.admin import AdminApp
-from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
+from gateways.delivery import Watcher, parse_watchers
 from gateways.dispatch import Dispatcher
 from gateways.errors import SettingsError
 from gateways.hosting.server import Listener
@@ -64,20 +64,16 @@ class GatewayRuntime:
     ) -> None:
         self.settings = settings
         self.context = context or SourceContext(settings)
-        extra = settings_watchers(settings)
-        default = (
-            Deliverer(list(extra), DeliverySpec(), max_in_flight=settings.max_in_flight)
-            if extra
-            else None
+        self.dispatcher = Dispatcher(
+            settings.ce_overrides,
+            settings_watchers(settings),
+            max_in_flight=settings.max_in_flight,
         )
-        self.dispatcher = Dispatcher(settings.ce_overrides, default=default)
         self.reconciler = Reconciler(
             self.context,
             self.dispatcher,
             kind_table if kind_table is not None else kinds(),
-            extra_watchers=extra,
             accept=accept,
-            max_in_flight=settings.max_in_flight,
         )
         self.registry: Registry | None = None
         self.admin: Listener | None = None

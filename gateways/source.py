@@ -17,13 +17,14 @@ import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from gateways.errors import EventFormatError
 
 # How a transport carries a CloudEvent in binary mode; selects the header convention that
 # the builder reads when an incoming message already is a CloudEvent.
 Binding = Literal["none", "http", "kafka", "amqp", "mqtt", "nats"]
+BINDINGS: tuple[Binding, ...] = get_args(Binding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ class RawEvent:
         except ValueError:
             raise EventFormatError(f"raw event: time: {time_text!r} is not ISO-8601") from None
         binding = wire.get("binding", "none")
-        if binding not in ("none", "http", "kafka", "amqp", "mqtt", "nats"):
+        if binding not in BINDINGS:
             raise EventFormatError(f"raw event: binding: unknown binding {binding!r}")
         return cls(
             payload=payload,

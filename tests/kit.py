@@ -168,3 +168,20 @@ class Pipeline:
 def payload_number(event: CloudEvent) -> int:
     number: int = event.json()["n"]
     return number
+
+
+def delivery_metrics(url: str) -> dict[str, float]:
+    """The Prometheus delivery counters of one watcher URL (process-wide, so read a delta)."""
+    from prometheus_client import REGISTRY
+
+    found = {
+        outcome: REGISTRY.get_sample_value(
+            "gateways_watcher_deliveries_total", {"watcher": url, "outcome": outcome}
+        )
+        or 0.0
+        for outcome in ("delivered", "failed", "dead_lettered")
+    }
+    found["retried"] = (
+        REGISTRY.get_sample_value("gateways_watcher_retries_total", {"watcher": url}) or 0.0
+    )
+    return found

@@ -6,7 +6,7 @@ environment it reads, and the README's event-source protocol section for the pro
 between the halves.
 """
 
-from gateways.adapter.runtime import AdapterRuntime, run_adapter, serve_adapter
+from gateways.adapter.runtime import AdapterRuntime, run_adapter
 from gateways.adapter.settings import AdapterSettings
 
-__all__ = ["AdapterRuntime", "AdapterSettings", "run_adapter", "serve_adapter"]
+__all__ = ["AdapterRuntime", "AdapterSettings", "run_adapter"]

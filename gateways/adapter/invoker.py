@@ -3,10 +3,10 @@
 Each source's events are batched into the dispatcher's request ``{gateway, source, kind,
 events: [...]}``: at most ``batch_size`` a batch; while a request of the source is in flight,
 a batch waits at most ``linger`` to fill, otherwise it goes at once. At most ``max_requests``
-requests are in flight. Connection errors, timeouts, 404, 408, 429 and 5xx are retried with
-backoff (honouring Retry-After), resending only the events the dispatcher did not answer ok
-for. An event counts as delivered only when the dispatcher said so; once the retries are
-spent, its ``emit`` raises, so the broker message is not acknowledged.
+requests are in flight. Failed requests are retried by the one HTTP retry policy
+(:mod:`gateways.retry`, the same rules as delivery to watchers), resending only the events the
+dispatcher did not answer ok for. An event counts as delivered only when the dispatcher said
+so; once the retries are spent, its ``emit`` raises, so the broker message is not acknowledged.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,12 +23,12 @@ import aiohttp
 
 from gateways.adapter import metrics
 from gateways.config.common import Backoff
-from gateways.dispatch import Dispatcher
 from gateways.errors import GatewayError
+from gateways.registry.model import Gateway
+from gateways.retry import RetryPolicy, retry_after_seconds
 from gateways.source import Emit, Origin, RawEvent
 
 log = logging.getLogger(__name__)
-RETRYABLE = frozenset({404, 408, 429})
 MAX_RETRY_AFTER = 30.0
 DEFAULT_BACKOFF = Backoff(timedelta(seconds=0.2), 2.0, 0.2, 0, timedelta(seconds=5))
 
@@ -55,11 +55,14 @@ class _Answer:
 
     accepted: tuple[bool, ...]
     problem: str = ""
-    retryable: bool = True
-    wait: float | None = None
+    status: int | None = None  # None: no answer (connection error, timeout)
+    retry_after: float | None = None
+    done: bool = False  # every event settled: nothing left to resend
 
 
 class DispatcherInvoker:
+    """The sink of a deployed adapter: raw events to the dispatcher function over HTTP."""
+
     def __init__(
         self,
         url: str,
@@ -75,14 +78,20 @@ class DispatcherInvoker:
         self.batch_size = batch_size
         self.linger = linger
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
+        self.policy = RetryPolicy(retries, lambda retry: backoff.delay(retry - 1), MAX_RETRY_AFTER)
         self._window = asyncio.Semaphore(max_requests)
         self._max_requests = max_requests
         self._batches: dict[Origin, _Batch] = {}
         self._sends: set[asyncio.Task[None]] = set()
         self._active: dict[Origin, int] = {}  # requests in flight, per source
         self._session: aiohttp.ClientSession | None = None
+
+    async def configure(self, gateway: Gateway) -> str:
+        """Watchers and delivery are the dispatcher function's: it reads the same registry."""
+        return ""
+
+    async def forget(self, gateway: str) -> None:
+        return None
 
     def emitter(self, origin: Origin) -> Emit:
         async def emit(raw: RawEvent) -> None:
@@ -130,33 +139,33 @@ class DispatcherInvoker:
         self, origin: Origin, items: list[tuple[RawEvent, asyncio.Future[None]]]
     ) -> None:
         pending = items
-        attempt = 0
+
+        async def attempt() -> _Answer:
+            nonlocal pending
+            async with self._window:
+                answer = await self._post(origin, [raw for raw, _ in pending])
+            pending = [
+                item
+                for item, ok in zip(pending, answer.accepted, strict=True)
+                if not _settle(item[1], ok)
+            ]
+            return replace(answer, done=not pending)
+
+        def retrying(answer: _Answer, retry: int, wait: float) -> None:
+            metrics.EVENTS_RETRIED.labels(*metrics.labels(origin)).inc(len(pending))
+            log.info(
+                "dispatcher %s: %s; retrying %d event(s) in %.2fs",
+                self.url,
+                answer.problem,
+                len(pending),
+                wait,
+            )
+
         self._active[origin] = self._active.get(origin, 0) + 1
         try:
-            while True:
-                async with self._window:
-                    answer = await self._post(origin, [raw for raw, _ in pending])
-                pending = [
-                    item
-                    for item, ok in zip(pending, answer.accepted, strict=True)
-                    if not _settle(item[1], ok)
-                ]
-                if not pending:
-                    return
-                if not answer.retryable or attempt >= self.retries:
-                    _fail(pending, DispatchError(self.url, answer.problem))
-                    return
-                wait = max(self.backoff.delay(attempt), min(answer.wait or 0.0, MAX_RETRY_AFTER))
-                attempt += 1
-                metrics.EVENTS_RETRIED.labels(*metrics.labels(origin)).inc(len(pending))
-                log.info(
-                    "dispatcher %s: %s; retrying %d event(s) in %.2fs",
-                    self.url,
-                    answer.problem,
-                    len(pending),
-                    wait,
-                )
-                await asyncio.sleep(wait)
+            answer, _ = await self.policy.run(attempt, retrying)
+            if pending:
+                _fail(pending, DispatchError(self.url, answer.problem))
         except BaseException as exc:
             _fail(pending, DispatchError(self.url, f"not sent: {type(exc).__name__}"))
             raise
@@ -185,37 +194,21 @@ class DispatcherInvoker:
             ) as response:
                 text = await response.read()
                 status = response.status
-                retry_after = _seconds(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(status, response.headers.get("Retry-After"))
         except TimeoutError:
             return _Answer(none, f"timed out after {self.timeout:g}s")
         except aiohttp.ClientError as exc:
             return _Answer(none, f"{type(exc).__name__}: {exc}")
         if 200 <= status < 300:
-            return _Answer((True,) * len(raws))
+            return _Answer((True,) * len(raws), status=status)
         problem = f"HTTP {status}: {_error_text(text)}"
-        retryable = status >= 500 or status in RETRYABLE
-        return _Answer(_results(text, len(raws)) or none, problem, retryable, retry_after)
+        return _Answer(_results(text, len(raws)) or none, problem, status, retry_after)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_requests, keepalive_timeout=30.0)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
-
-
-class HttpDispatcher(Dispatcher):
-    """A Dispatcher whose sources' events go to the dispatcher function instead of to watchers."""
-
-    def __init__(self, invoker: DispatcherInvoker) -> None:
-        super().__init__()
-        self.invoker = invoker
-
-    def emitter(self, origin: Origin) -> Emit:
-        return self.invoker.emitter(origin)
-
-    async def close(self) -> None:
-        await self.invoker.close()
-        await super().close()
 
 
 def _settle(done: asyncio.Future[None], ok: bool) -> bool:
@@ -257,10 +250,3 @@ def _error_text(text: bytes) -> str:
         }
         return "; ".join(sorted(str(e) for e in errors))[:500] or "not delivered"
     return text[:200].decode("utf-8", "replace")
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -10,25 +10,23 @@ and the dispatcher, in-process or over HTTP. Admin endpoints (/healthz, /readyz,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Mapping
 
-from gateways.adapter.invoker import DispatcherInvoker, HttpDispatcher
+from gateways.adapter.invoker import DispatcherInvoker
 from gateways.adapter.remote import RemoteKind, parse_remote
 from gateways.adapter.server import EventSourceServer
 from gateways.adapter.settings import AdapterSettings
 from gateways.admin import AdminApp
-from gateways.delivery import Deliverer, DeliverySpec, Watcher
 from gateways.dispatch import Dispatcher
 from gateways.errors import GatewayError, SettingsError
-from gateways.hosting.gc import tune_for_serving
-from gateways.hosting.serve import wait_for_signal
+from gateways.hosting.process import run_process
 from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
 from gateways.registry.reconciler import Reconciler
 from gateways.runtime import Registry, open_registry, settings_watchers
+from gateways.sink import Sink
 
 log = logging.getLogger(__name__)
 
@@ -57,25 +55,23 @@ class AdapterRuntime:
         self.remote = RemoteKind(
             settings.kind, settings.server_address, base.max_in_flight, settings.shutdown_grace
         )
-        dispatcher, watchers = self._dispatcher()
         self.context = SourceContext(base)
         self.reconciler = Reconciler(
             self.context,
-            dispatcher,
+            self._sink(),
             {settings.kind: self.remote},
-            extra_watchers=watchers,
             accept=lambda kind: kind == settings.kind,
-            max_in_flight=base.max_in_flight,
             parse=parse_remote,
         )
         self.registry: Registry | None = None
         self.admin: Listener | None = None
         self.ready = False
 
-    def _dispatcher(self) -> tuple[Dispatcher, tuple[Watcher, ...]]:
+    def _sink(self) -> Sink:
+        """The dispatcher function over HTTP, or the dispatcher in this process (direct)."""
         settings, base = self.settings, self.settings.base
         if settings.dispatch == "http" and settings.dispatcher_url:
-            invoker = DispatcherInvoker(
+            return DispatcherInvoker(
                 settings.dispatcher_url,
                 batch_size=settings.batch_size,
                 linger=settings.batch_linger,
@@ -83,16 +79,9 @@ class AdapterRuntime:
                 timeout=settings.dispatch_timeout,
                 retries=settings.dispatch_retries,
             )
-            # The dispatcher function delivers to each gateway's watchers; to this process it
-            # stands in for them, so a gateway without a watchers annotation still runs here.
-            return HttpDispatcher(invoker), (Watcher(settings.dispatcher_url, name="dispatcher"),)
-        watchers = settings_watchers(base)
-        default = (
-            Deliverer(list(watchers), DeliverySpec(), max_in_flight=base.max_in_flight)
-            if watchers
-            else None
+        return Dispatcher(
+            base.ce_overrides, settings_watchers(base), max_in_flight=base.max_in_flight
         )
-        return Dispatcher(base.ce_overrides, default=default), watchers
 
     async def start(self) -> None:
         base = self.settings.base
@@ -132,17 +121,6 @@ class AdapterRuntime:
             await self.admin.stop()
 
 
-async def serve_adapter(settings: AdapterSettings) -> None:
-    runtime = AdapterRuntime(settings)
-    await runtime.start()
-    tune_for_serving()
-    try:
-        await wait_for_signal()
-        log.info("%s adapter: shutting down", settings.kind)
-    finally:
-        await runtime.stop()
-
-
 def run_adapter(kind: str) -> None:
     """The whole of an adapter's ``__main__``: settings from the environment, run until SIGTERM."""
     try:
@@ -150,15 +128,5 @@ def run_adapter(kind: str) -> None:
     except GatewayError as exc:
         print(f"{kind} adapter: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=settings.base.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        asyncio.run(serve_adapter(settings))
-    except (GatewayError, OSError) as exc:  # bad settings, or a port already taken
-        print(f"{kind} adapter: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        pass
+    name = f"{kind} adapter"
+    raise SystemExit(run_process(name, lambda: AdapterRuntime(settings), settings.base.log_level))

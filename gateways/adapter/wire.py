@@ -7,9 +7,7 @@ from datetime import datetime
 from gateways.errors import EventFormatError
 from gateways.protocol import eventing_pb2 as pb
 from gateways.registry.model import Entry
-from gateways.source import Binding, Origin, RawEvent
-
-BINDINGS: tuple[Binding, ...] = ("none", "http", "kafka", "amqp", "mqtt", "nats")
+from gateways.source import BINDINGS, Origin, RawEvent
 
 
 def event_source(entry: Entry) -> pb.EventSource:

@@ -1,8 +1,8 @@
 """Delivery of one CloudEvent to every watcher, at least once, with Knative's retry semantics.
 
 Each watcher gets the event concurrently over one pooled, keep-alive HTTP session. A watcher
-that refuses it (connection error, timeout, 5xx, 404, 408, 409, 429) is retried with the
-spec's backoff; any other answer is final. A watcher that still has not accepted the event is
+that refuses it is retried by the one HTTP retry policy (:mod:`gateways.retry`) with the
+spec's retry count and backoff. A watcher that still has not accepted the event is
 dead-lettered when the spec names a sink, the event then carrying Knative's ``knativeerror*``
 extensions. The report says, per watcher, whether the event is safe: accepted or dead-lettered.
 """
@@ -14,10 +14,8 @@ import base64
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,11 +27,10 @@ from gateways.delivery.spec import DeliverySpec
 from gateways.delivery.watchers import Watcher
 from gateways.events.http import to_binary, to_json, to_structured
 from gateways.events.model import CloudEvent
+from gateways.retry import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUSES = frozenset({404, 408, 409, 429})
-RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Knative keeps at most this much of the last response (base64) in ``knativeerrordata``.
 ERROR_DATA_MAX = 1024
 # A watcher's answer is read to the end so its connection can be reused, but only this far.
@@ -53,9 +50,7 @@ class _Attempt:
     def accepted(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
-    @property
-    def retryable(self) -> bool:
-        return self.status is None or self.status >= 500 or self.status in RETRYABLE_STATUSES
+    done = accepted  # what the retry policy asks
 
     def describe(self) -> str:
         return self.error or f"HTTP {self.status}"
@@ -66,8 +61,7 @@ class Deliverer:
 
     At most ``max_in_flight`` deliveries (one event to one watcher, retries and dead-lettering
     included) run at once; further ``deliver`` calls wait for a slot, which is the backpressure
-    a source feels. The counters ``delivered``, ``retried``, ``failed`` and ``dead_lettered``
-    count watcher deliveries, for metrics.
+    a source feels. Outcomes and retries are counted in Prometheus metrics (per watcher).
     """
 
     def __init__(
@@ -86,13 +80,10 @@ class Deliverer:
         self.watchers = tuple(watchers)
         self.spec = spec or DeliverySpec()
         self.max_in_flight = max_in_flight
-        self.delivered = 0
-        self.retried = 0
-        self.failed = 0
-        self.dead_lettered = 0
         self._keepalive_timeout = keepalive_timeout
         self._console = console
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._policy = self.spec.retry_policy()
         self._timeout = aiohttp.ClientTimeout(total=self.spec.timeout.total_seconds())
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -107,17 +98,7 @@ class Deliverer:
         return DeliveryReport(event.id, tuple(outcomes))
 
     def _count(self, outcome: str, url: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
         DELIVERIES.labels(_sanitized(url), outcome).inc()
-
-    def counts(self) -> dict[str, int]:
-        """The counters by name, for a metrics endpoint."""
-        return {
-            "delivered": self.delivered,
-            "retried": self.retried,
-            "failed": self.failed,
-            "dead_lettered": self.dead_lettered,
-        }
 
     async def close(self) -> None:
         self._closed = True
@@ -166,17 +147,12 @@ class Deliverer:
 
     async def _send(self, url: str, headers: dict[str, str], body: bytes) -> tuple[_Attempt, int]:
         """POST with retries as the spec says; the last attempt and how many were made."""
-        attempts = 0
-        while True:
-            attempts += 1
-            attempt = await self._post(url, headers, body)
-            if attempt.accepted or not attempt.retryable or attempts > self.spec.retry:
-                return attempt, attempts
-            self.retried += 1
+
+        def retrying(attempt: _Attempt, retry: int, wait: float) -> None:
             RETRIES.labels(_sanitized(url)).inc()
-            wait = self.spec.retry_delay(attempts, attempt.retry_after)
             log.debug("retrying %s in %.3fs after %s", _sanitized(url), wait, attempt.describe())
-            await asyncio.sleep(wait)
+
+        return await self._policy.run(lambda: self._post(url, headers, body), retrying)
 
     async def _post(self, url: str, headers: dict[str, str], body: bytes) -> _Attempt:
         # Without a content-type (no datacontenttype) aiohttp would add one, which the
@@ -193,9 +169,9 @@ class Deliverer:
                 skip_auto_headers=skip,
             ) as response:
                 kept = await _drain(response)
-                retry_after = None
-                if response.status in RETRY_AFTER_STATUSES:
-                    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(
+                    response.status, response.headers.get("Retry-After")
+                )
                 return _Attempt(response.status, kept, None, retry_after)
         except TimeoutError:
             return _Attempt(error=f"timed out after {timeout.total:g}s")
@@ -236,20 +212,6 @@ async def _drain(response: aiohttp.ClientResponse) -> bytes:
         if total > _DRAIN_LIMIT:
             break
     return kept
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: delay-seconds or an HTTP-date; None when absent or invalid."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def _dead_letter(event: CloudEvent, url: str, attempt: _Attempt) -> CloudEvent:

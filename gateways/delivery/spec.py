@@ -25,6 +25,7 @@ import yaml
 
 from gateways import yamltext
 from gateways.errors import ConfigError
+from gateways.retry import RetryPolicy
 
 BackoffPolicy = Literal["linear", "exponential"]
 BACKOFF_POLICIES: tuple[BackoffPolicy, ...] = ("exponential", "linear")
@@ -100,12 +101,9 @@ class DeliverySpec:
         factor = float(attempt) if self.backoff_policy == "linear" else 2.0 ** min(attempt, 64)
         return min(base * factor, MAX_BACKOFF.total_seconds())
 
-    def retry_delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """The wait before retry ``attempt``: the backoff, or a longer ``Retry-After`` (capped)."""
-        backoff = self.delay(attempt)
-        if retry_after is None:
-            return backoff
-        return max(backoff, min(retry_after, self.retry_after_max.total_seconds()))
+    def retry_policy(self) -> RetryPolicy:
+        """This spec as the one HTTP retry policy: ``retry`` retries, waits from ``delay``."""
+        return RetryPolicy(self.retry, self.delay, self.retry_after_max.total_seconds())
 
     @classmethod
     def parse(cls, value: Mapping[str, Any] | str | None, label: str = "delivery") -> DeliverySpec:

@@ -1,36 +1,26 @@
-"""Run until SIGINT/SIGTERM, then shut down gracefully (in-flight requests finish)."""
+"""One function hosted on ``settings.host:settings.port`` as a :class:`Service`."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 from gateways.function import FunctionApp
-from gateways.hosting.gc import tune_for_serving
 from gateways.hosting.server import Listener
 from gateways.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+class FunctionService:
+    def __init__(self, app: FunctionApp, settings: Settings) -> None:
+        self.app = app
+        self.listener = Listener(app, settings.host, settings.port)
 
+    async def start(self) -> None:
+        await self.app.startup()
+        await self.listener.start()
+        log.info("serving %s on %s", type(self.app).__name__, self.listener.url)
 
-async def serve_function(app: FunctionApp, settings: Settings) -> None:
-    """Host one function on ``settings.host:settings.port``."""
-    await app.startup()
-    listener = Listener(app, settings.host, settings.port)
-    await listener.start()
-    tune_for_serving()
-    log.info("serving %s on %s", type(app).__name__, listener.url)
-    try:
-        await wait_for_signal()
-    finally:
-        await listener.stop()
-        await app.shutdown()
+    async def stop(self) -> None:
+        await self.listener.stop()
+        await self.app.shutdown()

@@ -1,5 +1,9 @@
 """Turn registry snapshots into running sources: diff by content hash, start what is new,
-stop what is gone, restart what changed. A bad source is rejected with its reason; the rest run.
+stop what is gone, restart what changed.
+
+Each source is handled on its own: a source whose config is invalid is ``rejected`` with the
+reason; one whose create or start raises anything is ``failed`` with the reason and tried
+again with backoff (until the registry changes it); every other source proceeds.
 """
 
 from __future__ import annotations
@@ -8,19 +12,22 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from gateways.config import parse_source
-from gateways.delivery import Deliverer, DeliverySpec, Watcher, parse_watchers
-from gateways.dispatch import Dispatcher
+from gateways.config.common import Backoff
 from gateways.errors import ConfigError, GatewayError
 from gateways.kinds import Kind, SourceContext
 from gateways.registry.model import Entry, Gateway
 from gateways.registry.status import SourceStatus, State
+from gateways.sink import Sink
 from gateways.source import Origin, Source
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (gateway, source name)
+# Between tries of a source whose start failed: 1 s, doubling, at most a minute.
+START_RETRY = Backoff(timedelta(seconds=1), 2.0, 0.2, 0, timedelta(seconds=60))
 
 
 @dataclass
@@ -33,29 +40,29 @@ class Reconciler:
     def __init__(
         self,
         context: SourceContext,
-        dispatcher: Dispatcher,
+        sink: Sink,
         kinds: Mapping[str, Kind],
-        extra_watchers: tuple[Watcher, ...] = (),
         accept: Callable[[str], bool] = lambda kind: True,
-        max_in_flight: int = 256,
         on_change: Callable[[SourceStatus], None] | None = None,
         parse: Callable[[Entry], Any] | None = None,
+        start_retry: Backoff = START_RETRY,
     ) -> None:
         self.context = context
-        self.dispatcher = dispatcher
+        self.sink = sink
         self.kinds = kinds
-        self.extra_watchers = extra_watchers
         self.accept = accept
-        self.max_in_flight = max_in_flight
         # Told of every status set (e.g. to record Kubernetes Events); must not block.
         self.on_change = on_change
         # How an entry becomes the config its kind gets (the adapter's client passes the text on).
         self.parse = parse or parse_entry
+        self.start_retry = start_retry
         self.running: dict[Key, _Running] = {}
         self.statuses: dict[Key, SourceStatus] = {}
         self.registry_problems: list[str] = []
         self.snapshot: tuple[Gateway, ...] = ()  # the last registry snapshot applied
-        self._delivery_digests: dict[str, str] = {}
+        self._gateways: set[str] = set()
+        self._starting: dict[Key, tuple[str, str]] = {}  # statuses told while start() runs
+        self._retries: dict[Key, tuple[Entry, asyncio.Task[None]]] = {}
         self._lock = asyncio.Lock()
         context.on_status = self._on_source_status
 
@@ -69,64 +76,43 @@ class Reconciler:
             wanted: dict[Key, Entry] = {}
             refused: dict[str, str] = {}
             for gateway in gateways:
-                reason = await self._configure_delivery(gateway)
+                reason = await self._configure(gateway)
                 if reason:
                     refused[gateway.name] = reason
-                if not self.accept(gateway.kind):
-                    continue
-                wanted.update({(gateway.name, e.name): e for e in gateway.entries.values()})
+                if self.accept(gateway.kind):
+                    wanted.update({(gateway.name, e.name): e for e in gateway.entries.values()})
             for key in [k for k, r in self.running.items() if wanted.get(k) != r.entry]:
                 await self._stop(
                     key, "removed from the registry" if key not in wanted else "config changed"
                 )
+            for key in [k for k in self._retries if wanted.get(k) != self._retries[k][0]]:
+                self._retries.pop(key)[1].cancel()
             for key in [k for k in self.statuses if k not in wanted]:
                 del self.statuses[key]
-            for name in [
-                g for g in self._delivery_digests if g not in {gw.name for gw in gateways}
-            ]:
-                del self._delivery_digests[name]
-                old = self.dispatcher.remove_deliverer(name)
-                if old is not None:
-                    await old.close()
+            for name in self._gateways - {gateway.name for gateway in gateways}:
+                await self.sink.forget(name)
+            self._gateways = {gateway.name for gateway in gateways}
             for key, entry in wanted.items():
-                if key in self.running:
+                if key in self.running or key in self._retries:
                     continue
                 if entry.gateway in refused:
                     self._set(entry, "rejected", refused[entry.gateway])
                     continue
                 await self._start(entry)
 
-    async def _configure_delivery(self, gateway: Gateway) -> str:
-        """(Re)build the gateway's deliverer when its watchers or delivery spec changed."""
-        if self._delivery_digests.get(gateway.name) == gateway.delivery_digest:
-            return ""
-        label = f"configmap/{gateway.name}"
+    async def _configure(self, gateway: Gateway) -> str:
         try:
-            watchers = list(parse_watchers(gateway.watchers, label=f"{label}: watchers"))
-            spec = DeliverySpec.parse(gateway.delivery, label=f"{label}: delivery")
-        except ConfigError as exc:
-            return str(exc)
-        watchers.extend(w for w in self.extra_watchers if w not in watchers)
-        if not watchers:
-            return (
-                f"configmap/{gateway.name}: no watchers (set the gateways.dev/watchers"
-                " annotation, GATEWAYS_WATCHERS or K_SINK)"
-            )
-        deliverer = Deliverer(watchers, spec, max_in_flight=self.max_in_flight)
-        old = self.dispatcher.set_deliverer(gateway.name, deliverer)
-        if old is not None:
-            await old.close()
-        self._delivery_digests[gateway.name] = gateway.delivery_digest
-        return ""
+            return await self.sink.configure(gateway)
+        except Exception as exc:  # a sink's bug must not stop the registry from applying
+            log.exception("configmap/%s: delivery settings not applied", gateway.name)
+            return f"configmap/{gateway.name}: delivery settings not applied: {exc}"
 
-    async def _start(self, entry: Entry) -> None:
+    async def _start(self, entry: Entry, tries: int = 0) -> None:
+        key = (entry.gateway, entry.name)
         kind = self.kinds.get(entry.kind)
         if kind is None:
-            self._set(
-                entry,
-                "rejected",
-                f"{entry.label}: no runtime for kind {entry.kind!r} in this process",
-            )
+            reason = f"{entry.label}: no runtime for kind {entry.kind!r} in this process"
+            self._set(entry, "rejected", reason)
             return
         try:
             config = self.parse(entry)
@@ -134,19 +120,42 @@ class Reconciler:
             self._set(entry, "rejected", str(exc))
             log.error("rejected %s", exc)
             return
-        source = kind.create(entry.origin, config, self.context)
-        self._set(entry, "starting")
-        try:
-            await source.start(self.dispatcher.emitter(entry.origin))
-        except (GatewayError, OSError, ValueError) as exc:
-            reason = f"{entry.label}: {exc}"
-            log.error("failed to start %s", reason)
-            self._set(entry, "failed", reason)
-            await _quietly_stop(source)
+        except Exception as exc:
+            self._failed(entry, tries, f"{entry.label}: config not read: {_describe(exc)}")
             return
-        self.running[(entry.gateway, entry.name)] = _Running(entry, source)
-        self._set(entry, "running", address=str(getattr(source, "address", None) or ""))
+        self._set(entry, "starting")
+        self._starting[key] = ("running", "")
+        source: Source | None = None
+        try:
+            source = kind.create(entry.origin, config, self.context)
+            await source.start(self.sink.emitter(entry.origin))
+        except Exception as exc:
+            self._starting.pop(key, None)
+            if source is not None:
+                await _quietly_stop(source)
+            self._failed(entry, tries, f"{entry.label}: {_describe(exc)}")
+            return
+        state, reason = self._starting.pop(key, ("running", ""))
+        self.running[key] = _Running(entry, source)
+        self._set(entry, state, reason, address=str(getattr(source, "address", None) or ""))  # type: ignore[arg-type]
         log.info("started %s/%s", entry.gateway, entry.label)
+
+    def _failed(self, entry: Entry, tries: int, reason: str) -> None:
+        """Mark the source failed and try it again after the start backoff."""
+        delay = self.start_retry.delay(min(tries, 30))
+        log.error("failed to start %s; trying again in %.1fs", reason, delay)
+        self._set(entry, "failed", f"{reason}; trying again in {delay:.0f}s")
+        key = (entry.gateway, entry.name)
+        retry = asyncio.create_task(self._start_later(entry, tries + 1, delay))
+        self._retries[key] = (entry, retry)
+
+    async def _start_later(self, entry: Entry, tries: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self._lock:
+            key = (entry.gateway, entry.name)
+            if key in self._retries and self._retries[key][0] == entry:
+                del self._retries[key]
+                await self._start(entry, tries)
 
     async def _stop(self, key: Key, why: str) -> None:
         running = self.running.pop(key)
@@ -156,9 +165,12 @@ class Reconciler:
 
     async def close(self) -> None:
         async with self._lock:
+            for _, retry in self._retries.values():
+                retry.cancel()
+            self._retries.clear()
             for key in list(self.running):
                 await self._stop(key, "shutting down")
-            await self.dispatcher.close()
+            await self.sink.close()
 
     def status(self) -> list[SourceStatus]:
         return sorted(self.statuses.values(), key=lambda s: (s.gateway, s.name))
@@ -173,9 +185,14 @@ class Reconciler:
                 log.exception("status subscriber failed for %s/%s", entry.gateway, entry.label)
 
     def _on_source_status(self, origin: Origin, state: str, reason: str) -> None:
+        if state not in ("running", "degraded", "failed"):
+            return
         key = (origin.gateway, origin.source)
+        if key in self._starting:  # told during start(): the state it starts in
+            self._starting[key] = (state, reason)
+            return
         running = self.running.get(key)
-        if running is not None and state in ("running", "degraded", "failed"):
+        if running is not None:
             previous = self.statuses.get(key)
             address = previous.address if previous else ""
             self._set(running.entry, state, reason, address)  # type: ignore[arg-type]
@@ -184,6 +201,14 @@ class Reconciler:
 def parse_entry(entry: Entry) -> Any:
     """The entry's config, parsed and validated by its kind's schema (ConfigError otherwise)."""
     return parse_source(entry.kind, entry.name, entry.value)
+
+
+def _describe(exc: BaseException) -> str:
+    """Our own and the OS's errors speak for themselves; anything else also names its type."""
+    text = str(exc).strip()
+    if isinstance(exc, GatewayError | OSError | ValueError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 async def _quietly_stop(source: Source) -> None:

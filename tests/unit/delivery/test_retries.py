@@ -11,6 +11,7 @@ from cloudevents.http import from_http as sdk_from_http
 
 from gateways.delivery import Deliverer, DeliverySpec, Watcher
 from tests.conftest import MakeWatcher
+from tests.kit import delivery_metrics
 from tests.unit.delivery.test_sender import FAST, make_event
 from tests.watcher import RecordingWatcher, Reply
 
@@ -30,7 +31,7 @@ async def test_503_is_retried_with_exponential_backoff(watcher: RecordingWatcher
 
     (outcome,) = report.outcomes
     assert (outcome.ok, outcome.status, outcome.attempts) == (True, 200, 4)
-    assert deliverer.retried == 3
+    assert delivery_metrics(watcher.url)["retried"] == 3
     first, second, third = gaps(watcher)  # expected 0.1 s, 0.2 s, 0.4 s
     assert 0.08 <= first < 1.0
     assert 0.16 <= second < 2.0
@@ -69,7 +70,7 @@ async def test_other_answers_are_not_retried(watcher: RecordingWatcher, status: 
     (outcome,) = report.outcomes
     assert (outcome.ok, outcome.status, outcome.attempts) == (False, status, 1)
     assert len(watcher.requests) == 1
-    assert deliverer.retried == 0
+    assert delivery_metrics(watcher.url)["retried"] == 0
 
 
 async def test_retries_run_out(make_watcher: MakeWatcher) -> None:
@@ -81,7 +82,12 @@ async def test_retries_run_out(make_watcher: MakeWatcher) -> None:
     assert (outcome.ok, outcome.status, outcome.attempts) == (False, 503, 3)
     assert len(failing.requests) == 3
     assert report.failures() == [f"{failing.url}: HTTP 503 after 3 attempt(s)"]
-    assert deliverer.counts() == {"delivered": 0, "retried": 2, "failed": 1, "dead_lettered": 0}
+    assert delivery_metrics(failing.url) == {
+        "delivered": 0,
+        "retried": 2,
+        "failed": 1,
+        "dead_lettered": 0,
+    }
 
 
 async def test_connection_refused_is_retried_then_fails(make_watcher: MakeWatcher) -> None:
@@ -92,7 +98,8 @@ async def test_connection_refused_is_retried_then_fails(make_watcher: MakeWatche
     (outcome,) = report.outcomes
     assert (outcome.ok, outcome.status, outcome.attempts) == (False, None, 3)
     assert outcome.error is not None and "Cannot connect" in outcome.error
-    assert (deliverer.retried, deliverer.failed) == (2, 1)
+    metrics = delivery_metrics(down.url)
+    assert (metrics["retried"], metrics["failed"]) == (2, 1)
 
 
 async def test_a_watcher_coming_back_gets_the_event(make_watcher: MakeWatcher) -> None:
@@ -160,7 +167,8 @@ async def test_dead_letter_sink_gets_the_event_with_knative_error_extensions(
         400,
         1,
     )
-    assert (deliverer.dead_lettered, deliverer.failed, deliverer.delivered) == (1, 0, 0)
+    metrics = delivery_metrics(refusing.url)
+    assert (metrics["dead_lettered"], metrics["failed"], metrics["delivered"]) == (1, 0, 0)
     (request,) = await sink.wait_for(1)
     assert request.headers["ce-id"] == event.id  # binary mode, same event
     assert request.body == event.data
@@ -231,7 +239,8 @@ async def test_dead_letter_sink_down_fails_the_outcome(make_watcher: MakeWatcher
     (failure,) = report.failures()
     assert refusing.url in failure and "HTTP 400" in failure
     assert f"dead-letter sink {sink.url} failed" in failure
-    assert (deliverer.failed, deliverer.dead_lettered) == (1, 0)
+    metrics = delivery_metrics(refusing.url)
+    assert (metrics["failed"], metrics["dead_lettered"]) == (1, 0)
 
 
 async def test_failures_are_logged_without_secrets(

@@ -171,9 +171,9 @@ def test_delay_follows_knative_backoff_policies() -> None:
 
 def test_retry_after_is_honoured_up_to_its_cap() -> None:
     spec = DeliverySpec(backoff_delay=timedelta(seconds=0.1), retry_after_max=timedelta(seconds=5))
-    assert spec.retry_delay(1, None) == pytest.approx(0.2)
-    assert spec.retry_delay(1, 0.05) == pytest.approx(0.2)  # never shorter than the backoff
-    assert spec.retry_delay(1, 2) == 2
-    assert spec.retry_delay(1, 60) == 5
+    assert spec.retry_policy().wait(1, None) == pytest.approx(0.2)
+    assert spec.retry_policy().wait(1, 0.05) == pytest.approx(0.2)  # never shorter than the backoff
+    assert spec.retry_policy().wait(1, 2) == 2
+    assert spec.retry_policy().wait(1, 60) == 5
     ignoring = DeliverySpec(backoff_delay=timedelta(seconds=0.1), retry_after_max=timedelta(0))
-    assert ignoring.retry_delay(1, 60) == pytest.approx(0.2)
+    assert ignoring.retry_policy().wait(1, 60) == pytest.approx(0.2)
