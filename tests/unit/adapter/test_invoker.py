@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -95,7 +96,7 @@ async def test_client_errors_are_not_retried(watcher: RecordingWatcher) -> None:
     assert len(watcher.requests) == 1
 
 
-@pytest.mark.parametrize("status", [404, 408, 429, 500, 502, 503])
+@pytest.mark.parametrize("status", [404, 408, 409, 429, 500, 502, 503])
 async def test_retryable_answers_are_retried(watcher: RecordingWatcher, status: int) -> None:
     watcher.answer(status, status)
     target = invoker(watcher.url, linger=0.0)
@@ -104,6 +105,19 @@ async def test_retryable_answers_are_retried(watcher: RecordingWatcher, status: 
     finally:
         await target.close()
     assert [r.status for r in watcher.requests] == [status, status, 200]
+
+
+async def test_retry_after_as_an_http_date_is_honoured(watcher: RecordingWatcher) -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    watcher.answer(Reply(503, b"busy", {"retry-after": later}), 200)
+    target = invoker(watcher.url, linger=0.0)
+    try:
+        assert await emit_all(target, 1) == [None]
+    finally:
+        await target.close()
+    first, second = watcher.requests
+    # HTTP dates have whole seconds: at least one second, far more than the 10 ms backoff.
+    assert second.received_at - first.received_at >= 0.9
 
 
 async def test_connection_errors_are_retried_until_the_dispatcher_is_up(
