@@ -1,8 +1,11 @@
-"""The broker connection of an MQTT source: connect, subscribe, and reconnect with the backoff.
+"""The broker connection of an MQTT source: a paho client built from the config, and one session.
 
-Each connection gets a number (``generation``); ``connected`` is the number of the live one, or
-None. paho's callbacks run on its network thread and reach asyncio with
-``call_soon_threadsafe``. Broker loss and recovery are reported through ``on_status``.
+:meth:`Connection.session` is what the core's :class:`~gateways.supervisor.Supervisor` runs:
+connect, subscribe, call ``connected()``, then wait until the connection is lost; the
+supervisor backs off, reconnects and reports the state. paho runs its network loop on a thread
+of its own; its callbacks settle the session's futures on the event loop through
+:mod:`gateways.loopbridge`, and hand each message (with the number of the connection it came
+on, ``generation``) to the source on paho's thread.
 """
 
 from __future__ import annotations
@@ -11,70 +14,49 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from adapters.streams.mqtt.client import (
-    KEEPALIVE,
-    PERMANENT_REFUSALS,
-    build_client,
-    connect_arguments,
-    subscription,
-    subscription_qos,
-)
-from gateways.config.common import redact_url
-from gateways.config.mqtt import MQTTConfig
-from gateways.errors import GatewayError
+from adapters.streams.mqtt.config import MQTTConfig
 from gateways.loopbridge import post, settle
+from gateways.secrets import resolve
+from gateways.supervisor import PermanentError
+from gateways.tls import client_context
 
 log = logging.getLogger(__name__)
 
+KEEPALIVE = 30
 HANDSHAKE_TIMEOUT = 10.0  # seconds to wait for CONNACK, then for SUBACK
+RECEIVE_MAXIMUM_LIMIT = 65535  # the largest Receive Maximum MQTT 5 allows
+# CONNACK reasons that no retry will cure (MQTT 5 codes; paho maps 3.1.1's return codes onto
+# them): protocol version, client identifier, credentials, authorisation, banned, auth method.
+PERMANENT_REFUSALS = frozenset({0x84, 0x85, 0x86, 0x87, 0x8A, 0x8C})
 OnMessage = Callable[[mqtt.MQTTMessage, int], None]  # (message, generation), on paho's thread
-OnStatus = Callable[[str, str], None]  # (state, reason), on the event loop
-
-
-class _Failure(Exception):
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.permanent = permanent
 
 
 class Connection:
+    """One source's paho client, reused by every session; ``connected`` is the generation of
+    the live connection, or None."""
+
     def __init__(
-        self,
-        config: MQTTConfig,
-        name: str,
-        on_message: OnMessage,
-        on_status: OnStatus,
-        receive_maximum: int,
+        self, config: MQTTConfig, label: str, on_message: OnMessage, receive_maximum: int
     ) -> None:
         self.config = config
         self.generation = 0
         self.connected: int | None = None
-        self._name = name
+        self._label = label
         self._on_message = on_message
-        self._on_status = on_status
-        self._receive_maximum = receive_maximum
-        self._state = "running"
-        self._failures = 0
+        self._receive_maximum = min(receive_maximum, RECEIVE_MAXIMUM_LIMIT)
         self._subscribed = False
-        self._closing = False
-        self._supervisor: asyncio.Task[None] | None = None
         self.client = build_client(config)
         self.client.on_connect = self._connected
         self.client.on_subscribe = self._subscribe_answered
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
-
-    async def open(self) -> None:
-        """Connect and subscribe. Returns once subscribed, or after a first failure that a
-        retry may cure (the retries go on in the background); raises GatewayError when the
-        broker refuses for good (credentials, authorisation, topic)."""
-        self._loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = self._loop.create_future()
-        self._supervisor = asyncio.create_task(self._supervise(ready))
-        await ready
 
     def ack(self, message: mqtt.MQTTMessage, generation: int) -> None:
         # After a reconnect the broker resends an unacked message itself, and that copy is
@@ -82,60 +64,19 @@ class Connection:
         if message.qos > 0 and generation == self.connected:
             self.client.ack(message.mid, message.qos)
 
-    async def close(self) -> None:
-        """Send what is queued (acks) and DISCONNECT; the broker keeps the session."""
-        self._closing = True
-        self.client.disconnect()
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
-        await asyncio.to_thread(self.client.loop_stop)
+    async def session(self, connected: Callable[[], None]) -> str:
+        """Connect and subscribe, call ``connected()``, and return why the connection ended.
 
-    # ---------------------------------------------------------------- event loop
-
-    async def _supervise(self, ready: asyncio.Future[None]) -> None:
-        try:
-            await self._reconnect_loop(ready)
-        except Exception as exc:  # a bug must not leave open() waiting or the source silent
-            log.exception("mqtt %s: connection supervisor failed", self._name)
-            if not ready.done():
-                ready.set_exception(GatewayError(f"mqtt client failed: {exc}"))
-            self._report("failed", f"mqtt client failed: {exc}")
-
-    async def _reconnect_loop(self, ready: asyncio.Future[None]) -> None:
-        while not self._closing:
-            try:
-                await self._session(ready)
-                continue
-            except _Failure as failure:
-                problem = failure
-            if self._closing:
-                return
-            reason = f"{redact_url(self.config.url)}: {problem}"
-            if not ready.done():
-                if problem.permanent:
-                    ready.set_exception(GatewayError(reason))
-                    return
-                ready.set_result(None)
-                # Reported once start() has returned and the source is registered as running.
-                self._loop.call_soon(self._report, "degraded", reason)
-            else:
-                self._report("degraded", reason)
-            if self.config.backoff.exhausted(self._failures):
-                self._report("failed", f"{reason}; gave up after {self._failures} retries")
-                return
-            delay = self.config.backoff.delay(self._failures)
-            self._failures += 1
-            log.warning("mqtt %s: %s; reconnecting in %.1fs", self._name, reason, delay)
-            await asyncio.sleep(delay)
-
-    async def _session(self, ready: asyncio.Future[None]) -> None:
-        """One connection: connect, subscribe, then wait until it is lost (raises _Failure)."""
+        Raises PermanentError when the broker refuses for good (credentials, authorisation,
+        topic), ConnectionError when this attempt failed. Cancelled, it sends what is queued
+        (acks) and DISCONNECT; the broker keeps the session.
+        """
+        self._loop = loop = asyncio.get_running_loop()
         self.generation += 1
         generation = self.generation
-        self._connack: asyncio.Future[bool] = self._loop.create_future()
-        self._suback: asyncio.Future[None] = self._loop.create_future()
-        self._lost: asyncio.Future[str] = self._loop.create_future()
+        self._connack: asyncio.Future[bool] = loop.create_future()
+        self._suback: asyncio.Future[None] = loop.create_future()
+        self._lost: asyncio.Future[str] = loop.create_future()
         config, client = self.config, self.client
         arguments = connect_arguments(config, self._receive_maximum)
         try:
@@ -143,7 +84,7 @@ class Connection:
                 client.connect, config.host, config.port, KEEPALIVE, **arguments
             )
         except (OSError, ValueError) as exc:
-            raise _Failure(f"cannot connect: {exc}") from None
+            raise ConnectionError(f"cannot connect: {exc}") from None
         client.loop_start()
         try:
             session_present = await self._handshake(self._connack, "CONNACK")
@@ -153,12 +94,8 @@ class Connection:
                 client.subscribe(**subscription(config))
                 await self._handshake(self._suback, "SUBACK")
                 self._subscribed = True
-            self._failures = 0
-            if not ready.done():
-                ready.set_result(None)
-            else:
-                self._report("running", "reconnected")
-            raise _Failure(await self._lost)
+            connected()
+            return await self._lost
         finally:
             self.connected = None
             client.disconnect()
@@ -170,42 +107,111 @@ class Connection:
             waiters, timeout=HANDSHAKE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
         )
         if answer in done:
-            return answer.result()  # raises the _Failure a refusal was set with
+            return answer.result()  # raises the refusal it was settled with
         if self._lost in done:
-            raise _Failure(f"connection lost before {packet}: {self._lost.result()}")
-        raise _Failure(f"no {packet} within {HANDSHAKE_TIMEOUT:g}s")
-
-    def _report(self, state: str, reason: str) -> None:
-        if state != self._state and not self._closing:
-            self._state = state
-            self._on_status(state, reason)
+            raise ConnectionError(f"connection lost before {packet}: {self._lost.result()}")
+        raise ConnectionError(f"no {packet} within {HANDSHAKE_TIMEOUT:g}s")
 
     # ---------------------------------------------------------------- paho's thread
 
     def _connected(self, _c: Any, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
+            refused = f"connection refused: {reason}"
             permanent = reason.value in PERMANENT_REFUSALS
-            refusal = _Failure(f"connection refused: {reason}", permanent=permanent)
-            post(self._loop, settle, self._connack, None, refusal)
+            error = PermanentError(refused) if permanent else ConnectionError(refused)
+            post(self._loop, settle, self._connack, None, error)
         else:
-            post(self._loop, settle, self._connack, bool(flags.session_present), None)
+            post(self._loop, settle, self._connack, bool(flags.session_present))
 
     def _subscribe_answered(self, _c: Any, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
         failed = [reason for reason in reasons if reason.is_failure]
         refusal = None
         if failed:
-            refusal = _Failure(
-                f"subscription to {self.config.topic!r} refused: {failed[0]}", permanent=True
-            )
+            refusal = PermanentError(f"subscription to {self.config.topic!r} refused: {failed[0]}")
         wanted = subscription_qos(self.config)
         if not failed and reasons and reasons[0].value < wanted:
             log.warning(
-                "mqtt %s: the broker granted QoS %s, not %s", self._name, reasons[0].value, wanted
+                "%s: the broker granted QoS %s, not %s", self._label, reasons[0].value, wanted
             )
         post(self._loop, settle, self._suback, None, refusal)
 
     def _disconnected(self, _c: Any, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
-        post(self._loop, settle, self._lost, f"disconnected: {reason}", None)
+        post(self._loop, settle, self._lost, f"disconnected: {reason}")
 
     def _message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         self._on_message(message, self.generation)
+
+
+# -------------------------------------------------------------------- the client, from config
+
+
+def build_client(config: MQTTConfig) -> mqtt.Client:
+    """A client that acknowledges only when told to (``manual_ack``) and never reconnects by
+    itself: the supervisor reconnects with the config's backoff. Raises GatewayError naming
+    the field when TLS files or the password cannot be read."""
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=config.client_id,
+        clean_session=None if config.mqtt5 else config.clean_session,
+        protocol=mqtt.MQTTv5 if config.mqtt5 else mqtt.MQTTv311,
+        transport="websockets" if config.websockets else "tcp",
+        reconnect_on_failure=False,
+        manual_ack=True,
+    )
+    if config.websockets:
+        client.ws_set_options(path=config.path)
+    if config.secure:
+        client.tls_set_context(client_context(config.tls))
+        if config.tls is not None and config.tls.insecure_skip_verify:
+            client.tls_insecure_set(True)
+    credentials = _credentials(config)
+    if credentials is not None:
+        client.username_pw_set(*credentials)
+    return client
+
+
+def connect_arguments(config: MQTTConfig, receive_maximum: int) -> dict[str, Any]:
+    """Keyword arguments of ``Client.connect`` for the session the config asks for.
+
+    MQTT 5 keeps the session with ``clean_start=False`` plus a session expiry, and Receive
+    Maximum caps the unacknowledged QoS 1/2 messages the broker sends at once. MQTT 3.1.1 has
+    only the client's ``clean_session`` flag.
+    """
+    if not config.mqtt5:
+        return {}
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = config.session_expiry_interval
+    properties.ReceiveMaximum = receive_maximum
+    return {"clean_start": config.clean_session, "properties": properties}
+
+
+def subscription_qos(config: MQTTConfig) -> int:
+    """The QoS to subscribe with: ``qos`` 2 subscribes at QoS 1.
+
+    paho answers a QoS 2 PUBLISH with PUBREC on arrival, after which the broker keeps only the
+    packet id; with manual acks a restarted client never completes a PUBREL it no longer
+    knows, so each such message is lost and wedges a slot of the session's in-flight window
+    for good. QoS 1 keeps the whole message at the broker until the ack after delivery, which
+    is what at-least-once to the watchers needs (duplicates, never loss).
+    """
+    return min(config.qos, 1)
+
+
+def subscription(config: MQTTConfig) -> dict[str, Any]:
+    """Keyword arguments of ``Client.subscribe``. MQTT 5 asks for retained messages only when
+    the subscription is new, so a reconnect does not replay them."""
+    qos = subscription_qos(config)
+    if config.mqtt5:
+        return {"topic": config.topic, "options": SubscribeOptions(qos=qos, retainHandling=1)}
+    return {"topic": config.topic, "qos": qos}
+
+
+def _credentials(config: MQTTConfig) -> tuple[str, str | None] | None:
+    if config.auth is not None:
+        password = resolve(config.auth.password) if config.auth.password else None
+        return config.auth.username, password
+    parts = urlsplit(config.url)
+    if parts.username:
+        password = unquote(parts.password) if parts.password is not None else None
+        return unquote(parts.username), password
+    return None

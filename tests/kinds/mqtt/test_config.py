@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.streams.mqtt.config import SESSION_EXPIRY_NEVER, MQTTConfig, topic_problem
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, BasicAuth, SecretRef
-from gateways.config.mqtt import SESSION_EXPIRY_NEVER, MQTTConfig, topic_problem
 from tests.unit.config.kit import parser, problem_lister
 
 parse = parser("mqtt", MQTTConfig)
@@ -124,3 +124,12 @@ def test_problems_name_the_source_and_the_field() -> None:
         parse_source("mqtt", "orders", "url: tcp://h\ntopic: a")
     assert caught.value.problems == ("mqtt/orders: clientId: is required",)
     assert str(caught.value) == "mqtt/orders: clientId: is required"
+
+
+def test_bad_config_field_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source("mqtt", "broken", {"url": "tcp://127.0.0.1:1883", "topic": "a/#/b", "qos": 3})
+    message = str(caught.value)
+    assert "mqtt/broken: topic:" in message
+    assert "mqtt/broken: qos:" in message
+    assert "mqtt/broken: clientId:" in message
