@@ -14,6 +14,7 @@ from typing import cast
 
 from gateways import entrypoints
 from gateways.config import parse_source
+from gateways.dispatch import delivery_settings
 from gateways.errors import ConfigError, GatewayError
 from gateways.hosting.process import run_process
 from gateways.registry.file import load_file
@@ -115,12 +116,17 @@ def _validate(args: argparse.Namespace) -> int:
     gateways, problems = load_file(args.file, args.gateway_type)
     count = 0
     for gateway in gateways:
+        try:
+            delivery_settings(gateway)
+        except ConfigError as exc:
+            problems.extend(f"{gateway.where}{problem}" for problem in exc.problems)
         for entry in gateway.entries.values():
             count += 1
             try:
                 parse_source(entry.kind, entry.name, entry.value)
             except ConfigError as exc:
-                problems.extend(exc.problems)
+                where = f"{gateway.where}configmap/{gateway.name}: "
+                problems.extend(f"{where}{problem}" for problem in exc.problems)
     for problem in problems:
         print(problem)
     if problems:

@@ -22,6 +22,26 @@ class UnknownGatewayError(GatewayError, LookupError):
         super().__init__(f"gateway {gateway!r} has no watchers configured")
 
 
+def delivery_settings(gateway: Gateway) -> tuple[list[Watcher], DeliverySpec]:
+    """The watchers and delivery spec a ConfigMap's annotations name; ConfigError listing every
+    problem of both."""
+    label = f"configmap/{gateway.name}"
+    problems: list[str] = []
+    watchers: list[Watcher] = []
+    spec = DeliverySpec()
+    try:
+        watchers = list(parse_watchers(gateway.watchers, label=f"{label}: watchers"))
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        spec = DeliverySpec.parse(gateway.delivery, label=f"{label}: delivery")
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return watchers, spec
+
+
 class Dispatcher:
     """Builds each raw event with the one builder and delivers it with its gateway's deliverer.
 
@@ -53,8 +73,7 @@ class Dispatcher:
             return ""
         label = f"configmap/{gateway.name}"
         try:
-            watchers = list(parse_watchers(gateway.watchers, label=f"{label}: watchers"))
-            spec = DeliverySpec.parse(gateway.delivery, label=f"{label}: delivery")
+            watchers, spec = delivery_settings(gateway)
         except ConfigError as exc:
             return str(exc)
         watchers.extend(w for w in self.watchers if w not in watchers)

@@ -7,7 +7,7 @@ they run sources for and in what serves their requests.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from gateways.admin import AdminApp
@@ -17,8 +17,10 @@ from gateways.errors import SettingsError
 from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
 from gateways.registry.file import FileRegistry
+from gateways.registry.model import Entry
 from gateways.registry.reconciler import Reconciler
 from gateways.settings import Settings
+from gateways.sink import Sink
 
 log = logging.getLogger(__name__)
 
@@ -54,48 +56,70 @@ def open_registry(settings: Settings, reconciler: Reconciler) -> Registry:
 
 
 class GatewayRuntime:
+    """Registry -> reconciler -> sources -> sink, plus the admin endpoints.
+
+    The sink is the dispatcher in this process unless one is given (an adapter's
+    :class:`~gateways.adapter.invoker.DispatcherInvoker`); ``parse`` is how an entry becomes
+    the config its kind gets (the adapter's gateway client passes the registry text on).
+    """
+
     def __init__(
         self,
         settings: Settings,
         accept: Callable[[str], bool] = lambda kind: True,
         context: SourceContext | None = None,
-        kind_table: dict[str, Kind] | None = None,
+        kind_table: Mapping[str, Kind] | None = None,
         admin: bool = True,
+        sink: Sink | None = None,
+        parse: Callable[[Entry], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.context = context or SourceContext(settings)
-        self.dispatcher = Dispatcher(
+        self.sink: Sink = sink or Dispatcher(
             settings.ce_overrides,
             settings_watchers(settings),
             max_in_flight=settings.max_in_flight,
         )
         self.reconciler = Reconciler(
             self.context,
-            self.dispatcher,
+            self.sink,
             kind_table if kind_table is not None else kinds(),
             accept=accept,
+            parse=parse,
         )
         self.registry: Registry | None = None
         self.admin: Listener | None = None
         self._admin_enabled = admin
-        self._ready = False
+        self.ready = False
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The in-process dispatcher (functions build and deliver with it)."""
+        if not isinstance(self.sink, Dispatcher):
+            raise TypeError("this process's sink is the dispatcher function, not in-process")
+        return self.sink
 
     async def start(self) -> None:
         settings = self.settings
-        self.registry = open_registry(settings, self.reconciler)
-        if self._admin_enabled:
-            app = AdminApp(
-                self.reconciler.status,
-                lambda: self.reconciler.registry_problems,
-                lambda: self._ready,
-            )
-            self.admin = Listener(app, settings.host, settings.admin_port)
-            await self.admin.start()
-        await self.registry.start()
-        self._ready = True
+        registry = open_registry(settings, self.reconciler)  # fails fast on the settings
+        try:
+            if self._admin_enabled:
+                app = AdminApp(
+                    self.reconciler.status,
+                    lambda: self.reconciler.registry_problems,
+                    lambda: self.ready,
+                )
+                self.admin = Listener(app, settings.host, settings.admin_port)
+                await self.admin.start()
+            self.registry = registry
+            await registry.start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.ready = True
 
     async def stop(self) -> None:
-        self._ready = False
+        self.ready = False
         if self.registry is not None:
             await self.registry.stop()
         await self.reconciler.close()

@@ -18,20 +18,20 @@ from gateways.adapter.invoker import DispatcherInvoker
 from gateways.adapter.remote import RemoteKind, parse_remote
 from gateways.adapter.server import EventSourceServer
 from gateways.adapter.settings import AdapterSettings
-from gateways.admin import AdminApp
 from gateways.dispatch import Dispatcher
 from gateways.errors import GatewayError, SettingsError
 from gateways.hosting.process import run_process
-from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
-from gateways.registry.reconciler import Reconciler
-from gateways.runtime import Registry, open_registry, settings_watchers
+from gateways.runtime import GatewayRuntime, open_registry, settings_watchers
 from gateways.sink import Sink
 
 log = logging.getLogger(__name__)
 
 
 class AdapterRuntime:
+    """A :class:`GatewayRuntime` whose one kind runs on an event-source server: this
+    process's own, or a custom one elsewhere (``GATEWAYS_EVENT_SOURCE_SERVER``)."""
+
     def __init__(
         self, settings: AdapterSettings, kind_table: Mapping[str, Kind] | None = None
     ) -> None:
@@ -55,17 +55,18 @@ class AdapterRuntime:
         self.remote = RemoteKind(
             settings.kind, settings.server_address, base.max_in_flight, settings.shutdown_grace
         )
-        self.context = SourceContext(base)
-        self.reconciler = Reconciler(
-            self.context,
-            self._sink(),
-            {settings.kind: self.remote},
+        self.gateway = GatewayRuntime(
+            base,
             accept=lambda kind: kind == settings.kind,
+            kind_table={settings.kind: self.remote},
+            sink=self._sink(),
             parse=parse_remote,
         )
-        self.registry: Registry | None = None
-        self.admin: Listener | None = None
-        self.ready = False
+        self.reconciler = self.gateway.reconciler
+
+    @property
+    def ready(self) -> bool:
+        return self.gateway.ready
 
     def _sink(self) -> Sink:
         """The dispatcher function over HTTP, or the dispatcher in this process (direct)."""
@@ -84,41 +85,25 @@ class AdapterRuntime:
         )
 
     async def start(self) -> None:
-        base = self.settings.base
-        # Fails fast on the settings, before anything runs.
-        registry = open_registry(base, self.reconciler)
+        open_registry(self.settings.base, self.reconciler)  # fails fast on the settings
         try:
             if self.server is not None:
                 await self.server.start()
                 self.remote.address = self.server.address
-            app = AdminApp(
-                self.reconciler.status,
-                lambda: self.reconciler.registry_problems,
-                lambda: self.ready,
-            )
-            self.admin = Listener(app, base.host, base.admin_port)
-            await self.admin.start()
-            self.registry = registry
-            await registry.start()
+            await self.gateway.start()
         except BaseException:
             await self.stop()
             raise
-        self.ready = True
         log.info(
             "%s adapter running; event-source server %s", self.settings.kind, self.remote.address
         )
 
     async def stop(self) -> None:
         """Stop taking events; in-flight ones finish or are rejected (the broker redelivers)."""
-        self.ready = False
-        if self.registry is not None:
-            await self.registry.stop()
-        await self.reconciler.close()
+        await self.gateway.stop()
         await self.remote.close()
         if self.server is not None:
             await self.server.stop(grace=5.0)
-        if self.admin is not None:
-            await self.admin.stop()
 
 
 def run_adapter(kind: str) -> None:

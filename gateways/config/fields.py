@@ -13,6 +13,7 @@ field instead of raising, so one pass reports everything wrong with a source at 
 from __future__ import annotations
 
 import builtins
+import math
 import re
 from collections.abc import Collection, Mapping
 from datetime import timedelta
@@ -30,6 +31,12 @@ _GO_UNITS = {
     "m": 60.0,
     "h": 3600.0,
 }
+
+
+# The longest duration any field takes; longer ones are a typo (and overflow timedelta).
+MAX_DURATION = timedelta(days=36_500)
+# The longest text a field takes unless its schema says otherwise.
+MAX_TEXT = 65_536
 
 
 class Problems:
@@ -60,14 +67,21 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
+        try:
+            return _bounded(float(value), value)
+        except OverflowError:  # an integer too large for a float
+            digits = len(str(abs(value))) if abs(value) < 10**4000 else "thousands of"
+            raise ValueError(f"an integer of {digits} digits is not a duration") from None
     text = str(value).strip()
     if not text:
         raise ValueError("empty duration")
+    if len(text) > 64:
+        raise ValueError(f"{text[:20]!r}... is not a duration (too long)")
     try:
-        return timedelta(seconds=float(text))
-    except ValueError:
-        pass
+        return _bounded(float(text), text)
+    except ValueError as exc:
+        if "at most" in str(exc) or "finite" in str(exc):
+            raise
     sign = -1.0 if text.startswith("-") else 1.0
     body = text.lstrip("+-")
     position, seconds = 0, 0.0
@@ -78,7 +92,15 @@ def parse_duration(value: Any) -> timedelta:
         position = match.end()
     if position != len(body) or position == 0:
         raise ValueError(f"{text!r} is not a duration such as '10s', '1m30s' or '250ms'")
-    return timedelta(seconds=sign * seconds)
+    return _bounded(sign * seconds, text)
+
+
+def _bounded(seconds: float, shown: Any) -> timedelta:
+    if not math.isfinite(seconds):
+        raise ValueError(f"{shown!r} is not a finite duration")
+    if abs(seconds) > MAX_DURATION.total_seconds():
+        raise ValueError(f"{shown!r} is longer than the most allowed, {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)
 
 
 class Fields:
@@ -110,6 +132,7 @@ class Fields:
         default: builtins.str | None = None,
         *,
         required: builtins.bool = False,
+        max_length: builtins.int = MAX_TEXT,
     ) -> builtins.str | None:
         value = self.get(name)
         if value is None:
@@ -123,6 +146,9 @@ class Fields:
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
         if required and not text.strip():
             self.problem(name, "must not be empty")
+        if len(text) > max_length:
+            self.problem(name, f"too long: {len(text):,} characters (at most {max_length:,})")
+            return default
         return text
 
     def required_str(self, name: builtins.str) -> builtins.str:
@@ -145,10 +171,14 @@ class Fields:
         if isinstance(value, bool):
             self.problem(name, f"expected an integer, got {value!r}")
             return default
+        text = str(value).strip()
         try:
-            number = int(str(value).strip())
+            if isinstance(value, float) or len(text) > 32:
+                raise ValueError
+            number = int(text)
         except ValueError:
-            self.problem(name, f"{value!r} is not an integer")
+            shown = value if len(text) <= 32 else f"{text[:20]}..."
+            self.problem(name, f"{shown!r} is not an integer")
             return default
         if minimum is not None and number < minimum:
             self.problem(name, f"{number} is less than {minimum}")
@@ -171,8 +201,11 @@ class Fields:
             return default
         try:
             number = float(str(value).strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             self.problem(name, f"{value!r} is not a number")
+            return default
+        if not math.isfinite(number):
+            self.problem(name, f"{value!r} is not a finite number")
             return default
         if minimum is not None and number < minimum:
             self.problem(name, f"{number} is less than {minimum}")

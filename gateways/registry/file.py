@@ -25,20 +25,33 @@ OnChange = Callable[[list[Gateway], list[str]], Awaitable[None]]
 def load_file(path: Path, default_kind: str | None = None) -> tuple[list[Gateway], list[str]]:
     """Every gateway in the file, plus the problems of what could not be read."""
     try:
-        text = path.read_text()
+        content = path.read_bytes()
     except OSError as exc:
         return [], [f"{path}: cannot read: {exc.strerror}"]
-    return load_text(text, str(path), default_kind)
+    return load_bytes(content, str(path), default_kind)
+
+
+def load_bytes(
+    content: bytes, label: str, default_kind: str | None = None
+) -> tuple[list[Gateway], list[str]]:
+    try:
+        text = yamltext.decode(content)
+    except yaml.YAMLError as exc:
+        return [], [f"{label}: {exc}"]
+    return load_text(text, label, default_kind)
 
 
 def load_text(
     text: str, label: str, default_kind: str | None = None
 ) -> tuple[list[Gateway], list[str]]:
+    """The gateways of a YAML stream of ConfigMaps; bounded (see :mod:`gateways.yamltext`)."""
     try:
-        documents = list(yamltext.load_all(text))
+        documents = yamltext.load_all(text)
     except yaml.YAMLError as exc:
-        return [], [f"{label}: not valid YAML: {exc}"]
-    return gateways_from_documents(documents, default_kind)
+        document = getattr(exc, "document", 0)
+        where = f"document {document}: " if document else ""
+        return [], [f"{label}: {where}not valid YAML: {exc}"]
+    return gateways_from_documents(documents, default_kind, label)
 
 
 class FileRegistry:
@@ -96,8 +109,9 @@ class FileRegistry:
         digest = hashlib.sha256(content).hexdigest()
         if digest == self._digest:
             return
-        gateways, problems = load_text(
-            content.decode("utf-8", errors="replace"), str(self.path), self.default_kind
+        # In a thread: a large edit must not hold up requests being served meanwhile.
+        gateways, problems = await asyncio.to_thread(
+            load_bytes, content, str(self.path), self.default_kind
         )
         if not gateways and problems and self._digest is not None:
             # An unreadable edit (half-saved, bad YAML) must not stop everything that runs.

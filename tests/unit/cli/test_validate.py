@@ -56,11 +56,14 @@ data:
     done = validate(str(registry))
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert "webhook/bad: endpoint: 'missing-slash' must start with '/'" in lines
-    assert "webhook/bad: method: 'FETCH' is not an HTTP method" in lines
-    assert "webhook/bad: maxPayloadSize: 'lots' is not an integer" in lines
+    # Each names the file, the document, the ConfigMap, the source and the field.
+    hooks = f"{registry}: document 1: configmap/hooks: "
+    assert f"{hooks}webhook/bad: endpoint: 'missing-slash' must start with '/'" in lines
+    assert f"{hooks}webhook/bad: method: 'FETCH' is not an HTTP method" in lines
+    assert f"{hooks}webhook/bad: maxPayloadSize: 'lots' is not an integer" in lines
     assert any(
-        line.startswith("configmap/ticks: metadata.labels.gateways.dev/type") for line in lines
+        line.startswith(f"{registry}: document 2: configmap/ticks: metadata.labels.gateways.dev")
+        for line in lines
     )
     assert "4 problem(s)" in done.stderr
     # A seed-era ConfigMap without the label gets its type from --type.

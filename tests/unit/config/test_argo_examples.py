@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gateways.config import SCHEMAS, parse_source
+from gateways.config import parse_source
+from gateways.kinds import kinds
 
 
 def _project_root() -> Path:
@@ -41,7 +42,7 @@ CASES = [(kind, name, value) for kind in CORE_KINDS for name, value in _entries(
 
 
 def test_every_core_kind_has_examples_and_a_schema() -> None:
-    assert set(CORE_KINDS) == set(SCHEMAS)
+    assert set(CORE_KINDS) <= set(kinds())
     for kind in CORE_KINDS:
         assert _entries(kind), kind
 
@@ -49,7 +50,7 @@ def test_every_core_kind_has_examples_and_a_schema() -> None:
 @pytest.mark.parametrize(("kind", "name", "value"), CASES, ids=[f"{k}/{n}" for k, n, _ in CASES])
 def test_example_parses_without_problems(kind: str, name: str, value: str) -> None:
     config = parse_source(kind, name, value)
-    assert config.kind == kind
+    assert isinstance(config, kinds()[kind].config)
 
 
 def test_webhook_values() -> None:
