@@ -51,7 +51,7 @@ class Outcome(Protocol):
     def retry_after(self) -> float | None: ...
 
 
-O = TypeVar("O", bound=Outcome)
+OutcomeT = TypeVar("OutcomeT", bound=Outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +71,9 @@ class RetryPolicy:
 
     async def run(
         self,
-        attempt: Callable[[], Awaitable[O]],
-        on_retry: Callable[[O, int, float], None] = lambda outcome, retry, wait: None,
-    ) -> tuple[O, int]:
+        attempt: Callable[[], Awaitable[OutcomeT]],
+        on_retry: Callable[[OutcomeT, int, float], None] = lambda outcome, retry, wait: None,
+    ) -> tuple[OutcomeT, int]:
         """Call ``attempt`` until it is done, refused for good, or the retries are spent.
 
         Returns the last outcome and the number of attempts made; ``on_retry(outcome, retry,

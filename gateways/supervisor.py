@@ -5,8 +5,9 @@ function that connects, calls ``connected()`` once it is ready to take messages,
 (or raises) when the connection ends. The supervisor runs sessions one after another, waiting
 the source's backoff between them, and tells the source's status: ``degraded`` with the reason
 while it retries, ``running`` again once a session is connected, ``failed`` when the backoff
-says to give up or the error is permanent. A session of a blocking client runs its thread
-inside the session (see :func:`gateways.loopbridge.run_blocking`).
+says to give up or the error is permanent. A session of a blocking client (its own I/O
+thread) awaits a future its thread settles through :mod:`gateways.loopbridge`, and on
+cancellation tells the thread to stop and waits for it.
 """
 
 from __future__ import annotations
