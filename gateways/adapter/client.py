@@ -3,9 +3,10 @@
 ``start`` validates the source on the server (an invalid one fails to start with the server's
 reason), then keeps a ``StartEventSourceAcked`` stream open in the background: each event goes
 to ``emit`` and is acknowledged once ``emit`` returns, rejected when it raises, so the server
-acks or nacks the broker message only then. A lost server is retried with the source's backoff
-while its status says so. A seed-era server (no ``StartEventSourceAcked``) is driven with
-``StartEventSource``; its events are then at most once.
+acks or nacks the broker message only then. Each stream is one session of the core's
+:class:`Supervisor`: a lost server is retried with the source's backoff while its status says
+so. A seed-era server (no ``StartEventSourceAcked``) is driven with ``StartEventSource``; its
+events are then at most once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gateways.errors import GatewayError
 from gateways.protocol import eventing_pb2 as pb
 from gateways.registry.model import Entry
 from gateways.source import Emit, Origin
+from gateways.supervisor import PermanentError, Supervisor
 
 log = logging.getLogger(__name__)
 VALIDATE_TIMEOUT = 10.0
@@ -54,18 +56,26 @@ class RemoteSource:
         self._message = event_source(entry)
         self._stub = stub
         self._on_status = on_status
-        self._backoff = backoff
         self._max_in_flight = max_in_flight
         self._grace = grace
+        self._supervisor = Supervisor(
+            f"remote source {self._label}",
+            backoff,
+            self._session,
+            self._show,
+            describe=_describe,
+            where=f"event-source server {address}",
+        )
         self._events: EventHandler | None = None
         self._acks: AckWriter | None = None
         self._call: Any = None
-        self._task: asyncio.Task[None] | None = None
+        self._stream_ended = asyncio.Event()
         self._stopping = False
         self._acked_protocol = True
+        self._refused = False  # the last session ended with the server refusing the source
         self._state, self._reason = "running", ""  # what the reconciler shows after ``start``
         self._visible = False  # statuses reach the reconciler only once ``start`` returned
-        self._started: asyncio.Future[None] | None = None  # settled by the first attempt
+        self._returned = False  # ``start`` returned: a refusal no longer makes it raise
 
     async def start(self, emit: Emit) -> None:
         """Returns once the server runs the source, or could not be reached (then retried).
@@ -73,41 +83,87 @@ class RemoteSource:
         Raises when the server refuses the source (the reconciler marks it failed).
         """
         self._events = EventHandler(self.origin, emit, self._max_in_flight)
-        loop = asyncio.get_running_loop()
-        started = self._started = loop.create_future()
-        self._task = asyncio.create_task(self._run(), name=f"remote source {self._label}")
+        starting = asyncio.ensure_future(self._supervisor.start())
         try:
-            await asyncio.wait_for(asyncio.shield(started), START_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(starting), START_TIMEOUT)
         except TimeoutError:
-            started.cancel()
-            self._report("degraded", f"event-source server {self.address}: no answer yet")
-        except GatewayError:
+            starting.add_done_callback(_retrieve)
+            reason = f"event-source server {self.address}: no answer yet"
+            log.warning("%s: degraded: %s", self._label, reason)
+            self._show("degraded", reason)
+        except PermanentError as exc:
             self._stopping = True
-            await _cancel(self._task)
-            raise
+            raise GatewayError(_without_label(str(exc), self._label)) from None
+        finally:
+            self._returned = True
         # The reconciler marks the source running right after this returns; what the first
         # attempt found (a server still unreachable) is reported after that.
-        loop.call_soon(self._publish)
+        asyncio.get_running_loop().call_soon(self._publish)
 
     async def stop(self) -> None:
         """Stop taking events; in-flight ones finish within the grace period or are rejected."""
         self._stopping = True
         if self._events is not None:
             await self._events.drain(self._grace)
-        task, self._task = self._task, None
-        if task is None:
-            return
         if self._acks is not None:
             self._acks.finish()  # flush the last acks, then half-close: the server stops the source
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), timeout=5.0)
-        if not task.done() and self._call is not None:
+                await asyncio.wait_for(self._stream_ended.wait(), timeout=5.0)
+        if self._call is not None:
             self._call.cancel()
-        await _cancel(task)
+        await self._supervisor.stop()
 
     @property
     def _label(self) -> str:
         return f"{self.origin.kind}/{self.origin.source}"
+
+    async def _session(self, connected: Callable[[], None]) -> str:
+        """One stream: validate, start the source on the server, take its events until it ends."""
+        self._refused = False
+        try:
+            ended = await self._stream(connected)
+        except Exception as exc:
+            if not self._stopping:
+                self._judge(exc)
+                raise
+            ended = ""
+        if self._stopping:
+            await asyncio.Event().wait()  # ``stop`` cancels this session: nothing to retry
+        return ended
+
+    async def _stream(self, connected: Callable[[], None]) -> str:
+        await self._validate()
+        try:
+            return await self._serve(connected)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.UNIMPLEMENTED or not self._acked_protocol:
+                raise
+        log.warning(
+            "%s: %s has no StartEventSourceAcked; events are at most once",
+            self._label,
+            self.address,
+        )
+        self._acked_protocol = False
+        return await self._serve(connected)
+
+    def _judge(self, exc: Exception) -> None:
+        """Raise instead of ``exc`` when the server refused the source: before ``start`` returned,
+        a PermanentError (``start`` raises it); after, the source is shown failed and retried
+        with its backoff (the server may change, a secret appear)."""
+        refusal = None
+        if isinstance(exc, InvalidSourceError):
+            refusal = str(exc)
+        elif isinstance(exc, grpc.aio.AioRpcError):
+            if exc.code() in _REFUSED:
+                refusal = exc.details() or _describe(exc)
+        else:  # keep the source alive whatever the server sent
+            log.exception("%s: stream from %s failed", self._label, self.address)
+        if refusal is None:
+            return
+        if not self._returned:
+            raise PermanentError(refusal) from exc
+        self._refused = True
+        raise GatewayError(refusal) from exc
 
     async def _validate(self) -> None:
         try:
@@ -121,54 +177,9 @@ class RemoteSource:
                 reply.reason or f"{self._label}: refused by the event-source server"
             )
 
-    async def _run(self) -> None:
-        attempt = 0
-        while not self._stopping:
-            state, problem = "degraded", ""
-            try:
-                await self._validate()
-                healthy = await self._serve()
-                if healthy:
-                    attempt = 0
-                problem = "the event-source server ended the stream"
-            except InvalidSourceError as exc:
-                state, problem = "failed", str(exc)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.UNIMPLEMENTED and self._acked_protocol:
-                    log.warning(
-                        "%s: %s has no StartEventSourceAcked; events are at most once",
-                        self._label,
-                        self.address,
-                    )
-                    self._acked_protocol = False
-                    continue
-                if exc.code() in _REFUSED:
-                    state, problem = "failed", exc.details() or _describe(exc)
-                else:
-                    problem = _describe(exc)
-            except Exception as exc:  # keep the source alive whatever the server sent
-                log.exception("%s: stream from %s failed", self._label, self.address)
-                problem = f"{type(exc).__name__}: {exc}"
-            if self._stopping:
-                return
-            if state == "failed" and self._settle_start(_without_label(problem, self._label)):
-                return  # refused at once: ``start`` raises with the reason
-            self._settle_start()
-            if self._backoff.exhausted(attempt):
-                self._report(
-                    "failed",
-                    f"event-source server {self.address}: {problem}; gave up after {attempt} tries",
-                )
-                return
-            delay = self._backoff.delay(attempt)
-            attempt += 1
-            self._report(
-                state, f"event-source server {self.address}: {problem}; retrying in {delay:.1f}s"
-            )
-            await asyncio.sleep(delay)
-
-    async def _serve(self) -> bool:
-        """Receive events until the stream ends; True once the server showed it runs the source."""
+    async def _serve(self, connected: Callable[[], None]) -> str:
+        """Receive events until the stream ends; ``connected`` once the server runs the source."""
+        self._stream_ended.clear()
         if self._acked_protocol:
             call = self._stub.StartEventSourceAcked()
             await call.write(
@@ -179,48 +190,45 @@ class RemoteSource:
             acks: AckWriter | None = AckWriter(call, self._label)
         else:
             call, acks = self._stub.StartEventSource(self._message), None
-            self._settle_start()  # a seed-era server says nothing until its first event
+            connected()  # a seed-era server says nothing until its first event
         self._call, self._acks = call, acks
-        healthy = False
+        up = acks is None
         assert self._events is not None
         try:
             if acks is not None:
                 acks.start()
             while (message := await call.read()) is not grpc.aio.EOF:
-                if not healthy:
-                    healthy = True
-                    self._report("running", "")
-                    self._settle_start()
+                if not up:
+                    up = True
+                    self._show("running", "")
+                    connected()
                 if isinstance(message, pb.ServerMessage) and message.HasField("status"):
                     if message.status.state:
-                        self._report(message.status.state, message.status.reason)
+                        self._tell(message.status.state, message.status.reason)
                     continue
                 for event in _events_of(message):
                     await self._events.take(event, acks)
-            return healthy
+            return "the event-source server ended the stream"
         finally:
             self._call = None
             if acks is not None:
                 await acks.close()
             if self._acks is acks:
                 self._acks = None
+            self._stream_ended.set()
 
-    def _settle_start(self, refused: str = "") -> bool:
-        """End ``start``'s wait (with the server's refusal, if any); False if it already ended."""
-        if self._started is None or self._started.done():
-            return False
-        if refused:
-            self._started.set_exception(GatewayError(refused))
-        else:
-            self._started.set_result(None)
-        return True
+    def _tell(self, state: str, reason: str) -> None:
+        """A status the server reported for the source itself (e.g. its broker lost)."""
+        if state != "running" and (state, reason) != (self._state, self._reason):
+            log.warning("%s: %s: %s", self._label, state, reason)
+        self._show(state, reason)
 
-    def _report(self, state: str, reason: str) -> None:
+    def _show(self, state: str, reason: str) -> None:
+        if state == "degraded" and self._refused:
+            state = "failed"  # refused, and retried in case the server changes its mind
         if (state, reason) == (self._state, self._reason):
             return
         self._state, self._reason = state, reason
-        if state != "running":
-            log.warning("%s: %s: %s", self._label, state, reason)
         if self._visible:
             self._on_status(self.origin, state, reason)
 
@@ -240,10 +248,10 @@ def _events_of(message: Any) -> list[pb.Event]:
     return list(message.events.events) if kind == "events" else []
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """A first attempt ``start`` stopped waiting for: its outcome was reported as a status."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _without_label(reason: str, label: str) -> str:
@@ -251,5 +259,9 @@ def _without_label(reason: str, label: str) -> str:
     return reason.removeprefix(f"{label}: ")
 
 
-def _describe(exc: grpc.aio.AioRpcError) -> str:
-    return f"{exc.code().name}: {exc.details() or 'no details'}"
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return f"{exc.code().name}: {exc.details() or 'no details'}"
+    if isinstance(exc, GatewayError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -67,3 +67,17 @@ def test_a_message_that_is_a_cloudevent_passes_through() -> None:
         "com.example.invoice.paid",
     )
     assert event.json() == {"paid": True}
+
+
+def test_headers_are_found_whatever_their_case_and_empty_ones_are_ignored() -> None:
+    raw = raw_event(message(headers={"NATS-MSG-ID": "", "CONTENT-TYPE": "text/plain"}), False)
+    assert raw.id is None  # an empty Nats-Msg-Id is no identity
+    assert raw.content_type == "text/plain"
+    assert raw.headers == {"NATS-MSG-ID": "", "CONTENT-TYPE": "text/plain"}
+
+
+def test_a_core_message_carries_no_jetstream_metadata() -> None:
+    raw = raw_event(message(JS_REPLY), jetstream=False)  # an ack subject, but not a consumer's
+    assert raw.id is None and raw.time is None
+    assert raw.extensions == {"natsreply": JS_REPLY}
+    assert raw.payload == b"{}" and raw.binding == "nats"

@@ -1,4 +1,4 @@
-"""Fixtures of the adapter integration tests."""
+"""Fixtures of the NATS tests (the adapter tests, which drive NATS sources, share them)."""
 
 from __future__ import annotations
 

@@ -5,25 +5,23 @@ Duplicates are allowed (and counted); a lost message is not.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
 from nats.aio.client import Client
+from prometheus_client import REGISTRY
 
-from tests.integration.adapter.kit import (
+from tests.adapter.kit import (
     FAST_BACKOFF,
     DispatcherService,
-    NatsServer,
-    jetstream_stream,
     nats_registry,
-    publish,
     start_adapter,
     status,
     wait_for_state,
 )
+from tests.kinds.nats.server import NatsServer, jetstream_stream, publish
 from tests.kit import unique, wait_until
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
@@ -33,6 +31,11 @@ pytestmark = pytest.mark.nats
 
 def accepted_ids(watcher: RecordingWatcher) -> list[str]:
     return [r.event.id for r in watcher.requests if r.status == 200 and r.event is not None]
+
+
+def failed_events(gateway: str) -> float:
+    labels = {"kind": "nats", "gateway": gateway, "source": "orders"}
+    return REGISTRY.get_sample_value("gateways_adapter_events_failed_total", labels) or 0.0
 
 
 def jetstream_source(url: str, stream: str, subject: str, **jet_stream: Any) -> dict[str, Any]:
@@ -82,7 +85,9 @@ async def test_every_message_arrives_across_a_dispatcher_restart(
     stream, subject = unique("RESTART"), unique("restart.")
     await jetstream_stream(client, stream, [f"{subject}.>"])
     source = jetstream_source(nats_service.url, stream, f"{subject}.>")
-    registry = nats_registry(tmp_path / "registry.yaml", {"orders": source}, watcher.url)
+    gateway = unique("restart-")  # metrics are per process: keep this test's labels its own
+    path = tmp_path / "registry.yaml"
+    registry = nats_registry(path, {"orders": source}, watcher.url, gateway)
     dispatcher = await DispatcherService(registry).start()
     watcher.delay = 0.01
     adapter = await start_adapter(registry, dispatcher.url, dispatch_retries=1, max_in_flight=8)
@@ -90,7 +95,8 @@ async def test_every_message_arrives_across_a_dispatcher_restart(
         await publish(client, f"{subject}.created", count)
         await wait_until(lambda: len(accepted_ids(watcher)) >= 40, timeout=30)
         await dispatcher.stop()  # scale to zero, in the middle of the stream
-        await asyncio.sleep(1.0)
+        # Down until the adapter has felt it: events failed, left to JetStream to redeliver.
+        await wait_until(lambda: failed_events(gateway) > 0, timeout=30)
         dispatcher = await DispatcherService(registry, port=dispatcher.port).start()
         expected = {f"{stream}:{n}" for n in range(1, count + 1)}
         await wait_until(lambda: set(accepted_ids(watcher)) == expected, timeout=60)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar
 
-from gateways.config.common import Backoff, SecretRef, TLSConfig, parse_url
+from gateways.config.common import Backoff, BasicAuth, SecretRef, TLSConfig, parse_url
 from gateways.config.fields import Fields
 
 SCHEMES = frozenset({"nats", "tls"})
@@ -40,7 +40,7 @@ def subject_problem(subject: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class JetStream:
-    """A durable push consumer; ``stream`` is looked up by subject when omitted."""
+    """A durable pull consumer; ``stream`` is looked up by subject when omitted."""
 
     durable: str
     stream: str | None = None
@@ -74,10 +74,10 @@ class JetStream:
 
 @dataclass(frozen=True, slots=True)
 class NATSAuth:
-    """One way to authenticate: user and password, a token, or a credentials (JWT + NKey) file."""
+    """One way to authenticate: user and password (the core's :class:`BasicAuth`), a token, or
+    a credentials (JWT + NKey) file; the last two are NATS's own."""
 
-    username: str | None = None
-    password: SecretRef | None = None
+    basic: BasicAuth | None = None
     token: SecretRef | None = None
     credentials_file: str | None = None
 
@@ -86,14 +86,11 @@ class NATSAuth:
         sub = fields.sub(name)
         if sub is None:
             return None
-        username = sub.str("username") or None
-        password = SecretRef.parse(sub, "password", required=bool(username))
+        basic = BasicAuth.read(sub, password_required=True)
         token = SecretRef.parse(sub, "token")
         credentials = sub.str("credentialsFile") or None
         sub.finish()
-        if password is not None and not username:
-            sub.problem("username", "is required with password")
-        given = (("username", username), ("token", token), ("credentialsFile", credentials))
+        given = (("username", basic), ("token", token), ("credentialsFile", credentials))
         ways = [way for way, value in given if value]
         if not ways:
             fields.problem(name, "needs username and password, token or credentialsFile")
@@ -101,7 +98,7 @@ class NATSAuth:
             fields.problem(
                 name, f"give one of username, token or credentialsFile, not {' and '.join(ways)}"
             )
-        return cls(username, password, token, credentials)
+        return cls(basic, token, credentials)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,8 @@ import aiohttp
 import pytest
 from nats.aio.client import Client
 
-from tests.integration.adapter.kit import (
-    FAST_BACKOFF,
-    DispatcherService,
-    jetstream_stream,
-    nats_registry,
-    publish,
-    start_adapter,
-)
+from tests.adapter.kit import FAST_BACKOFF, DispatcherService, nats_registry, start_adapter
+from tests.kinds.nats.server import jetstream_stream, publish
 from tests.kit import unique
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher

@@ -4,12 +4,13 @@ with its field while the others keep delivering."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
 
-from tests.integration.adapter.kit import (
+from tests.adapter.kit import (
     DispatcherService,
     nats_registry,
     start_adapter,
@@ -31,13 +32,12 @@ async def delivered(client: Client, watcher: RecordingWatcher, subject: str) -> 
     """Publish to ``subject`` until one message of it reaches the watcher."""
 
     async def arrived() -> bool:
+        # Core NATS drops what is published before the subscription exists: publish again.
         await client.publish(subject, b'{"ping": true}')
         await client.flush()
-        for _ in range(10):
-            if subject in subjects_seen(watcher):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        with contextlib.suppress(TimeoutError):
+            await wait_until(lambda: subject in subjects_seen(watcher), timeout=0.5)
+        return subject in subjects_seen(watcher)
 
     async with asyncio.timeout(10):
         while not await arrived():

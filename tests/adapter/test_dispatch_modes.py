@@ -9,8 +9,8 @@ from gateways.adapter.invoker import DispatcherInvoker
 from gateways.delivery import Deliverer, Watcher
 from gateways.dispatch import Dispatcher
 from gateways.source import Origin, RawEvent
+from tests.adapter.kit import DispatcherService, nats_registry
 from tests.conftest import MakeWatcher
-from tests.integration.adapter.kit import DispatcherService, nats_registry
 
 ORIGIN = Origin("streams", "orders", "nats")
 RAWS = [

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.streams.nats.config import JetStream, NATSAuth, NATSConfig, subject_problem
 from gateways.config import ConfigError, parse_source
-from gateways.config.common import Backoff, SecretRef
-from gateways.config.nats import JetStream, NATSAuth, NATSConfig, subject_problem
+from gateways.config.common import Backoff, BasicAuth, SecretRef
 from tests.unit.config.kit import parser, problem_lister
 
 parse = parser("nats", NATSConfig)
@@ -36,7 +36,8 @@ def test_good_config() -> None:
     assert (config.subject, config.queue) == ("orders.*.created", "gateway.workers")
     assert config.jetstream
     assert config.jet_stream == JetStream("gateway", "ORDERS", "all", timedelta(minutes=1), 64)
-    assert config.auth == NATSAuth(username="gw", password=SecretRef(name="nats", key="password"))
+    password = SecretRef(name="nats", key="password")
+    assert config.auth == NATSAuth(basic=BasicAuth("gw", password))  # the core's user/password
     assert config.backoff == Backoff(
         timedelta(milliseconds=500), 1.5, 0.0, 10, timedelta(seconds=30)
     )
@@ -70,6 +71,20 @@ def test_token_and_credentials_file() -> None:
         "url: nats://h:4222\nsubject: a\nauth: {credentialsFile: /etc/nats/gw.creds}"
     ).auth
     assert creds == NATSAuth(credentials_file="/etc/nats/gw.creds")
+
+
+def test_seed_era_auth_field_names_load() -> None:
+    text = "url: nats://h:4222\nsubject: a\nauth: {username: gw, password: {env: NATS_PW}}"
+    auth = parse(text).auth
+    assert auth is not None and auth.basic == BasicAuth("gw", SecretRef(env="NATS_PW"))
+    assert auth.token is None and auth.credentials_file is None
+
+
+def test_a_password_needs_a_username() -> None:
+    assert problems("url: nats://h:4222\nsubject: a\nauth: {password: {env: PW}}") == [
+        "auth.username: is required with password",
+        "auth: needs username and password, token or credentialsFile",
+    ]
 
 
 @pytest.mark.parametrize("subject", ["foo", "foo.bar", "foo.*", "foo.>", "*.*.>", ">", "$JS.API.>"])

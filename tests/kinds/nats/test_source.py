@@ -19,7 +19,7 @@ from gateways.errors import GatewayError
 from gateways.kinds import SourceContext
 from gateways.settings import Settings
 from gateways.source import Origin, RawEvent
-from tests.integration.adapter.kit import NatsServer, certificates, jetstream_stream
+from tests.kinds.nats.server import NatsServer, certificates, jetstream_stream
 from tests.kit import unique, wait_until
 from tests.servicekit import NatsService
 
@@ -31,6 +31,7 @@ class Recorder:
     """A recording ``emit`` (failing the first ``refuse`` calls) and the statuses reported."""
 
     refuse: int = 0
+    max_in_flight: int = 16
     events: list[RawEvent] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)
 
@@ -41,7 +42,7 @@ class Recorder:
         self.events.append(raw)
 
     def context(self) -> SourceContext:
-        context = SourceContext(Settings(max_in_flight=16))
+        context = SourceContext(Settings(max_in_flight=self.max_in_flight))
         context.on_status = lambda origin, state, reason: self.statuses.append((state, reason))
         return context
 
@@ -112,6 +113,14 @@ async def test_a_wrong_password_is_reported_and_retried(
     assert "authorization" in reason.lower() and "reconnecting in" in reason
 
 
+def numbers(recorders: list[Recorder]) -> list[int]:
+    return [int(e.payload) for r in recorders for e in r.events if e.payload.isdigit()]
+
+
+def lasts(recorders: list[Recorder]) -> int:
+    return sum(e.payload == b"last" for r in recorders for e in r.events)
+
+
 async def test_a_queue_group_shares_the_messages(
     nats_service: NatsService, sources: list[NATSSource]
 ) -> None:
@@ -126,10 +135,21 @@ async def test_a_queue_group_shares_the_messages(
     for number in range(100):
         await publisher.publish(subject, str(number).encode())
     await publisher.flush()
+    await wait_until(lambda: len(set(numbers(recorders))) == 100)
+    # Each replica receives in publish order: once both hold a later message, no copy of the
+    # first 100 is still on its way to either.
+    sent = 0
+
+    def arrived() -> bool:
+        return lasts(recorders) == sent
+
+    while not all(b"last" in [e.payload for e in r.events] for r in recorders):
+        await publisher.publish(subject, b"last")
+        await publisher.flush()
+        sent += 1
+        await wait_until(arrived)
     await publisher.close()
-    await wait_until(lambda: sum(len(r.events) for r in recorders) == 100)
-    await asyncio.sleep(0.1)
-    assert sum(len(r.events) for r in recorders) == 100  # each message to one replica only
+    assert sorted(numbers(recorders)) == list(range(100))  # each message to one replica only
     assert all(r.events for r in recorders)
 
 
@@ -154,6 +174,43 @@ async def test_a_refused_jetstream_message_is_redelivered(
     await wait_until(lambda: len(recorder.events) == 1, timeout=10)
     assert recorder.events[0].id == f"{stream}:1"
     assert recorder.events[0].extensions["natsdelivered"] == "3"  # refused twice, nacked
+
+
+async def test_jetstream_takes_no_more_than_max_in_flight_at_once(
+    nats_service: NatsService, sources: list[NATSSource]
+) -> None:
+    stream, subject = unique("BOUND"), unique("bound.")
+    publisher = await nats.connect(nats_service.url)
+    await jetstream_stream(publisher, stream, [subject])
+    for number in range(40):
+        await publisher.jetstream().publish(subject, str(number).encode())
+    await publisher.close()
+    recorder = Recorder(max_in_flight=3)  # maxAckPending (1000) would allow all 40
+    busy, peak, release = 0, 0, asyncio.Event()
+
+    async def emit(raw: RawEvent) -> None:
+        nonlocal busy, peak
+        busy += 1
+        peak = max(peak, busy)
+        try:
+            await release.wait()
+            await recorder.emit(raw)
+        finally:
+            busy -= 1
+
+    config = {
+        "url": nats_service.url,
+        "subject": subject,
+        "jetStream": {"stream": stream, "durable": "gateway", "deliverPolicy": "all"},
+    }
+    source = nats_source("bound", config, recorder)
+    await source.start(emit)
+    sources.append(source)
+    await wait_until(lambda: busy == 3)
+    release.set()
+    await wait_until(lambda: len(recorder.events) == 40, timeout=10)
+    assert peak == 3
+    assert sorted(int(e.payload) for e in recorder.events) == list(range(40))
 
 
 async def test_a_missing_stream_is_reported_until_it_exists(
@@ -225,5 +282,5 @@ async def test_tls_with_a_private_ca(tmp_path: Path, sources: list[NATSSource]) 
 
 async def test_an_unreadable_ca_fails_the_start_naming_the_field(tmp_path: Path) -> None:
     config = {"url": "tls://127.0.0.1:1", "subject": "x", "tls": {"caCertPath": "/nope/ca.crt"}}
-    with pytest.raises(GatewayError, match=r"^tls\.caCertPath: cannot load /nope/ca\.crt"):
+    with pytest.raises(GatewayError, match=r"^tls\.caCertPath: /nope/ca\.crt does not exist"):
         await nats_source("badca", config, Recorder()).start(Recorder().emit)

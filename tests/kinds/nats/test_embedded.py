@@ -4,6 +4,7 @@ own entry point (``python -m adapters.streams.nats``) from start to SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -14,8 +15,8 @@ import pytest
 
 from gateways.config import parse_source
 from gateways.registry.file import load_file
-from tests.integration.adapter.kit import nats_registry
-from tests.kit import free_port, start_gateway, status_of, unique
+from tests.adapter.kit import nats_registry
+from tests.kit import free_port, start_gateway, status_of, unique, wait_until
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 
@@ -77,9 +78,11 @@ async def test_the_adapter_entry_point_runs_until_sigterm(
     try:
 
         async def delivered() -> bool:
+            # Core NATS drops what is published before the subscription exists: publish again.
             await client.publish(subject, b'{"hello": "adapter"}')
             await client.flush()
-            await asyncio.sleep(0.1)
+            with contextlib.suppress(TimeoutError):
+                await wait_until(lambda: bool(watcher.requests), timeout=0.2)
             return bool(watcher.requests)
 
         async with asyncio.timeout(20):

@@ -231,6 +231,7 @@ async def test_an_unreachable_server_is_retried_while_degraded(kind: ScriptedKin
 
 
 async def test_a_server_restart_is_survived(kind: ScriptedKind) -> None:
+    """Even through a server that refused the source meanwhile: failed, and retried."""
     port = free_port()
     server = EventSourceServer({"nats": kind}, SourceContext(None), port=port)
     await server.start()
@@ -240,6 +241,12 @@ async def test_a_server_restart_is_survived(kind: ScriptedKind) -> None:
         await server.stop(grace=0)
         await wait_until(lambda: any(s == "degraded" for s, _ in client.statuses))
         await wait_until(lambda: kind.sources[0].stopped)
+        server = EventSourceServer({}, SourceContext(None), port=port)  # runs no nats sources
+        await server.start()
+        await wait_until(lambda: any(s == "failed" for s, _ in client.statuses), timeout=10)
+        reason = next(r for s, r in client.statuses if s == "failed")
+        assert "runs no 'nats' sources" in reason and "reconnecting in" in reason
+        await server.stop(grace=0)
         server = EventSourceServer({"nats": kind}, SourceContext(None), port=port)
         await server.start()
         await wait_until(lambda: client.statuses[-1] == ("running", ""), timeout=10)
