@@ -16,9 +16,9 @@ from tempfile import TemporaryDirectory
 
 import yaml
 
+from functions.webhook.config import WebhookConfig
 from functions.webhook.router import Route, Router
 from functions.webhook.source import KIND as WEBHOOK
-from gateways.config.webhook import WebhookConfig
 from gateways.dispatch import Dispatcher
 from gateways.function import Request
 from gateways.kinds import SourceContext

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.webhook.router import Router
-from functions.webhook.source import WebhookServers
+from functions.webhook.source import SERVERS, WebhookServers
 from gateways.function import Request, Response
 from gateways.kinds import SourceContext
 from gateways.runtime import GatewayRuntime
@@ -15,7 +15,7 @@ class WebhookFunction:
         self.settings = settings or Settings.from_env()
         self.router = Router()
         context = SourceContext(self.settings)
-        context.resources["webhook-servers"] = WebhookServers(shared=self.router)
+        context.resources[SERVERS] = WebhookServers(shared=self.router)
         self.runtime = GatewayRuntime(
             self.settings, accept=lambda kind: kind == "webhook", context=context
         )

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 
 from prometheus_client import Counter
 
-from gateways.config.webhook import WebhookConfig
+from functions.webhook.config import WebhookConfig
+from functions.webhook.message import to_raw_event
 from gateways.errors import DeliveryError, EventFormatError, GatewayError
 from gateways.function import Request, Response
-from gateways.source import Emit, Origin, RawEvent
+from gateways.source import Emit, Origin
 
 log = logging.getLogger(__name__)
 REQUESTS = Counter(
@@ -26,18 +26,6 @@ REQUESTS = Counter(
     ("gateway", "source", "code"),
 )
 UNKNOWN_PATH_BODY_LIMIT = 64 << 10
-# Not forwarded to watchers: hop-by-hop headers, and credentials (secrets never leave here).
-_DROPPED_HEADERS = frozenset(
-    {
-        "authorization",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "content-length",
-        "te",
-        "upgrade",
-    }
-)
 
 
 class RouteConflictError(GatewayError):
@@ -107,22 +95,6 @@ class Router:
             log.warning("%s/%s: %s", route.origin.gateway, route.origin.source, exc)
             return Response.error(503, "delivery to watchers failed", failures=list(exc.failures))
         return Response.json(200, {"status": "delivered"})
-
-
-def to_raw_event(request: Request) -> RawEvent:
-    headers = {k: v for k, v in request.headers.items() if k not in _DROPPED_HEADERS}
-    extensions = {"httpmethod": request.method, "httpheaders": json.dumps(headers, sort_keys=True)}
-    if request.query:
-        extensions["httpquery"] = request.query
-    return RawEvent(
-        payload=request.body,
-        content_type=request.headers.get("content-type"),
-        subject=request.path,
-        action="request",
-        extensions=extensions,
-        headers=request.headers,
-        binding="http",
-    )
 
 
 def _check_auth(route: Route, request: Request) -> Response | None:

@@ -1,19 +1,23 @@
-"""Webhook sources: each adds its endpoint to the router of the port it is served on."""
+"""Webhook sources: each adds its endpoint to the router of the port it is served on.
+
+The kind's one declaration, ``KIND``, ends this module.
+"""
 
 from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from functions.webhook.config import WebhookConfig
 from functions.webhook.router import Route, Router
-from gateways.config.webhook import WebhookConfig
 from gateways.errors import GatewayError
 from gateways.hosting.server import Listener, server_ssl_context
-from gateways.kinds import SourceContext
+from gateways.kinds import SourceContext, SourceKind
 from gateways.secrets import resolve
 from gateways.source import Emit, Origin
+
+SERVERS = "webhook-servers"  # the SourceContext resource every webhook source shares
 
 
 class PortConflictError(GatewayError):
@@ -99,10 +103,12 @@ def _tls_context(tls: tuple[str, str] | None) -> ssl.SSLContext | None:
 
 
 class WebhookSource:
-    def __init__(self, origin: Origin, config: WebhookConfig, servers: WebhookServers) -> None:
+    """One endpoint: started, it is routed on the port its config names (or the function's)."""
+
+    def __init__(self, origin: Origin, config: WebhookConfig, context: SourceContext) -> None:
         self.origin = origin
         self.config = config
-        self.servers = servers
+        self.servers = servers_for(context)
         self.route: Route | None = None
         self.address: str | None = None
 
@@ -121,20 +127,14 @@ class WebhookSource:
 
 
 def servers_for(context: SourceContext) -> WebhookServers:
+    """The process's one :class:`WebhookServers`, made from its settings on first use."""
     settings = context.settings
 
     def make() -> WebhookServers:
         return WebhookServers(host=settings.host, default_port=settings.port)
 
-    servers: WebhookServers = context.resource("webhook-servers", make)
+    servers: WebhookServers = context.resource(SERVERS, make)
     return servers
 
 
-class _WebhookKind:
-    name = "webhook"
-
-    def create(self, origin: Origin, config: Any, context: SourceContext) -> WebhookSource:
-        return WebhookSource(origin, config, servers_for(context))
-
-
-KIND = _WebhookKind()
+KIND = SourceKind(name="webhook", config=WebhookConfig, create=WebhookSource)

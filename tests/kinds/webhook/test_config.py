@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from functions.webhook.config import DEFAULT_MAX_PAYLOAD, WebhookConfig
 from gateways.config import ConfigError, parse_source
-from gateways.config.webhook import DEFAULT_MAX_PAYLOAD, WebhookConfig
 from tests.unit.config.kit import parser, problem_lister
 
 parse = parser("webhook", WebhookConfig)
