@@ -72,6 +72,7 @@ class GatewayRuntime:
         admin: bool = True,
         sink: Sink | None = None,
         parse: Callable[[Entry], Any] | None = None,
+        registry_optional: bool = False,
     ) -> None:
         self.settings = settings
         self.context = context or SourceContext(settings)
@@ -90,6 +91,8 @@ class GatewayRuntime:
         self.registry: Registry | None = None
         self.admin: Listener | None = None
         self._admin_enabled = admin
+        # The dispatcher runs without a registry (it then delivers to the process's watchers).
+        self._registry_optional = registry_optional
         self.ready = False
 
     @property
@@ -101,7 +104,9 @@ class GatewayRuntime:
 
     async def start(self) -> None:
         settings = self.settings
-        registry = open_registry(settings, self.reconciler)  # fails fast on the settings
+        registry: Registry | None = None
+        if not self._registry_optional or settings.registry_file or settings.configmaps:
+            registry = open_registry(settings, self.reconciler)  # fails fast on the settings
         try:
             if self._admin_enabled:
                 app = AdminApp(
@@ -112,7 +117,8 @@ class GatewayRuntime:
                 self.admin = Listener(app, settings.host, settings.admin_port)
                 await self.admin.start()
             self.registry = registry
-            await registry.start()
+            if registry is not None:
+                await registry.start()
         except BaseException:
             await self.stop()
             raise

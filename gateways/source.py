@@ -117,9 +117,13 @@ class RawEvent:
 
 def _text(wire: Mapping[str, Any], key: str) -> str | None:
     value = wire.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise EventFormatError(f"raw event: {key}: expected a string, got {type(value).__name__}")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EventFormatError(f"raw event: {key}: expected a string, got {type(value).__name__}")
+    if not _encodable(value):
+        raise EventFormatError(f"raw event: {key}: not valid Unicode text (a lone surrogate)")
+    return value
 
 
 def _string_map(wire: Mapping[str, Any], key: str) -> dict[str, str]:
@@ -128,7 +132,18 @@ def _string_map(wire: Mapping[str, Any], key: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise EventFormatError(f"raw event: {key}: expected an object of strings")
+    for name, text in value.items():
+        if not (_encodable(name) and _encodable(text)):
+            raise EventFormatError(f"raw event: {key}: not valid Unicode text (a lone surrogate)")
     return dict(value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 Emit = Callable[[RawEvent], Awaitable[None]]

@@ -33,12 +33,13 @@ class DispatcherFunction:
     ) -> None:
         self.settings = settings or Settings.from_env()
         # The registry tells each gateway's watchers and delivery spec; no source runs here.
-        self.runtime = runtime or GatewayRuntime(self.settings, accept=lambda kind: False)
+        self.runtime = runtime or GatewayRuntime(
+            self.settings, accept=lambda kind: False, registry_optional=True
+        )
         self.dispatcher = self.runtime.dispatcher
 
     async def startup(self) -> None:
-        if self.settings.registry_file is not None or self.settings.configmaps:
-            await self.runtime.start()
+        await self.runtime.start()  # the admin endpoints, and the registry when one is set
 
     async def shutdown(self) -> None:
         await self.runtime.stop()

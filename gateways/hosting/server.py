@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from gateways.function import FunctionApp, Request, Response
 
 DEFAULT_BODY_LIMIT = 10 << 20
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -55,14 +58,38 @@ class Listener:
         return f"{scheme}://{self.host}:{self.port}"
 
     async def _serve(self, http_request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await self._answer(http_request)
+        except (asyncio.IncompleteReadError, ConnectionError, ClientPayloadError) as exc:
+            # The client went away or sent a broken body: its mistake, one line, no traceback.
+            log.warning(
+                "%s %s: request body not read: %s",
+                http_request.method,
+                _printable(http_request.path),
+                type(exc).__name__,
+            )
+            return to_aiohttp(Response.error(400, "request body incomplete"))
+
+    async def _answer(self, http_request: web.BaseRequest) -> web.StreamResponse:
+        headers = {}
+        for name, value in http_request.headers.items():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = _printable(name)
+                log.warning(
+                    "%s: header %s is not UTF-8 text; 400", _printable(http_request.path), shown
+                )
+                return to_aiohttp(Response.error(400, f"header {shown}: not UTF-8 text"))
+            headers[name.lower()] = value
         limit = DEFAULT_BODY_LIMIT
         if self._body_limit is not None:
             limit = self._body_limit(http_request.method, http_request.path)
         length = http_request.content_length
         if length is not None and length > limit:
             return _too_large(limit)
-        if length is not None:  # within the limit, and aiohttp stops at Content-Length
-            body: bytes | None = await http_request.read()
+        if length is not None:  # within the limit: read it in one call
+            body: bytes | None = await http_request.content.readexactly(length)
         else:
             body = await _read_body(http_request, limit)
         if body is None:
@@ -70,7 +97,7 @@ class Listener:
         request = Request(
             method=http_request.method,
             path=http_request.path,
-            headers={k.lower(): v for k, v in http_request.headers.items()},
+            headers=headers,
             body=body,
             query=http_request.rel_url.raw_query_string,
         )
@@ -87,6 +114,13 @@ async def _read_body(http_request: web.BaseRequest, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _printable(text: str) -> str:
+    """``text`` safe to log: undecodable bytes and control characters escaped, at most 200."""
+    shown = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+    return shown if len(shown) <= 200 else f"{shown[:200]}..."
 
 
 def _too_large(limit: int) -> web.Response:
