@@ -15,6 +15,7 @@ import time
 from gateways.adapter import metrics
 from gateways.adapter.acks import AckWriter
 from gateways.adapter.wire import raw_event
+from gateways.inflight import InFlight
 from gateways.protocol import eventing_pb2 as pb
 from gateways.source import Emit, Origin
 
@@ -26,32 +27,23 @@ class EventHandler:
     def __init__(self, origin: Origin, emit: Emit, max_in_flight: int) -> None:
         self._label = f"{origin.kind}/{origin.source}"
         self._emit = emit
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._pool = InFlight(max_in_flight, self._label)
         self._draining = False
         self._metrics = metrics.for_origin(origin)
 
     async def take(self, event: pb.Event, acks: AckWriter | None) -> None:
         """Start handling ``event``; waits while ``max_in_flight`` events are in hand."""
-        await self._slots.acquire()
+        await self._pool.room()
         if self._draining:
-            self._slots.release()
             if acks is not None:
                 acks.reject(event.deliveryId, SHUTTING_DOWN)
             return
-        task = asyncio.create_task(self._handle(event, acks))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self._pool.submit(self._handle(event, acks))
 
     async def drain(self, grace: float) -> None:
         """Take nothing more; events in hand finish within ``grace`` or are rejected."""
         self._draining = True
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=1.0)
+        await self._pool.drain(grace)
 
     async def _handle(self, event: pb.Event, acks: AckWriter | None) -> None:
         received, delivered, failed, in_flight, latency = self._metrics
@@ -77,4 +69,3 @@ class EventHandler:
                 acks.accept(event.deliveryId)
         finally:
             in_flight.dec()
-            self._slots.release()
