@@ -13,6 +13,10 @@ from .common import HOST, Proc, ServiceError, need_tool, run, wait_until
 KUBE_VERSION = "v1.33.13"
 STAGING_VERSION = "v0.33.13"  # k8s.io/kubernetes' staging modules are published as v0.N.x
 ETCD_VERSION = "v3.5.35"
+# The deploy tests render knative/ and openfaas/ with it (components, replacements): Debian's
+# kubectl is 1.20, whose built-in kustomize knows neither.
+KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
+KUSTOMIZE_VERSION = "v5.8.2"  # v5.8.3 wants Go 1.27
 PORT = 16443
 ETCD_PORT = 12379
 ETCD_PEER_PORT = 12380
@@ -45,7 +49,14 @@ class Kubernetes(Service):
     def apiserver_bin(self) -> Path:
         return self.cache / f"kubernetes-{KUBE_VERSION}" / "bin" / "kube-apiserver"
 
+    @property
+    def kustomize_bin(self) -> Path:
+        return self.cache / f"kustomize-{KUSTOMIZE_VERSION}" / "bin" / "kustomize"
+
     def install(self) -> None:
+        gobuild.install(
+            self.kustomize_bin.parent.parent, "kustomize", KUSTOMIZE_MODULE, KUSTOMIZE_VERSION
+        )
         etcd_mod = f"go.etcd.io/etcd/server/v3@{ETCD_VERSION}"
         gobuild.build(
             self.etcd_bin.parent.parent,
@@ -91,7 +102,6 @@ class Kubernetes(Service):
     def prepare(self) -> None:
         log = self.install_log
         openssl = need_tool("openssl", "openssl", log)
-        need_tool("kubectl", "kubernetes-client", log)  # the deploy tests render kustomizations
         (self.state / "etcd-data").mkdir(mode=0o700, parents=True, exist_ok=True)
         make_tls(
             self.tls,
@@ -212,7 +222,11 @@ class Kubernetes(Service):
             "GATEWAYS_TEST_KUBE_SERVER": f"https://{HOST}:{PORT}",
             "GATEWAYS_TEST_KUBE_CA": str(self.tls / "ca.crt"),
             "GATEWAYS_TEST_KUBE_TOKEN": self.admin_token(),
+            "GATEWAYS_TEST_KUSTOMIZE": str(self.kustomize_bin),
         }
 
     def versions(self) -> str:
-        return f"kube-apiserver {KUBE_VERSION}, etcd {ETCD_VERSION} (built from Go modules)"
+        return (
+            f"kube-apiserver {KUBE_VERSION}, etcd {ETCD_VERSION}, kustomize {KUSTOMIZE_VERSION} "
+            "(built from Go modules)"
+        )
