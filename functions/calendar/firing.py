@@ -7,15 +7,15 @@ fails ends the round, so it and every later tick stay due for the next round.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from functions.calendar.config import CalendarConfig
+from functions.calendar.message import tick_event
 from functions.calendar.state import StateStore, format_instant
-from functions.calendar.ticks import Skipped, due_ticks, schedule_label
-from gateways.config.calendar import CalendarConfig
-from gateways.source import Emit, Origin, RawEvent
+from functions.calendar.ticks import Skipped, due_ticks
+from gateways.source import Emit, Origin
 
 log = logging.getLogger("functions.calendar")
 
@@ -38,25 +38,6 @@ class Firing:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def tick_event(config: CalendarConfig, tick: datetime) -> RawEvent:
-    """The raw event of one tick; its id is the tick itself, so a repeat is recognisable."""
-    stamp = format_instant(tick)
-    data = {"eventTime": stamp, "userPayload": config.user_payload}
-    return RawEvent(
-        # default=str: YAML may hand the payload dates and times, which JSON has no type for.
-        payload=json.dumps(data, default=str).encode(),
-        content_type="application/json",
-        id=stamp,
-        time=tick,
-        action="tick",
-        subject=schedule_label(config),
-        extensions={
-            "calendartz": config.timezone,
-            "calendarlocal": tick.astimezone(config.zone).isoformat(),
-        },
-    )
 
 
 async def fire_due(

@@ -23,9 +23,9 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from functions.calendar.state import StateError, format_instant, parse_instant, state_key
+from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object, load_api_client
 from gateways.source import Origin
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,12 @@ def without_lease(state: State, key: str, holder: str) -> State | None:
 
 
 class ConfigMapStateStore:
-    """``api`` is a ``kubernetes.client.CoreV1Api``; its blocking calls run in threads."""
+    """``api`` is the core's :class:`~gateways.registry.kubeapi.KubeAPI`; its blocking calls
+    run in threads."""
 
     def __init__(
         self,
-        api: Any,
+        api: KubeAPI,
         namespace: str,
         configmap: str | None = None,
         *,
@@ -119,15 +120,10 @@ class ConfigMapStateStore:
         self.attempts = attempts
 
     @classmethod
-    def in_cluster(cls, namespace: str, configmap: str | None = None) -> ConfigMapStateStore:
-        """A store using the pod's service account, or the local kubeconfig outside a cluster."""
-        from kubernetes import client, config
-
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            config.load_kube_config()
-        return cls(client.CoreV1Api(), namespace, configmap)
+    def connect(cls, namespace: str, configmap: str | None = None) -> ConfigMapStateStore:
+        """A store with the registry's credentials: the pod's service account in a cluster,
+        else ``$KUBECONFIG`` or ~/.kube/config (KubeCredentialsError when there are none)."""
+        return cls(KubeAPI(load_api_client()), namespace, configmap)
 
     async def load(self, origin: Origin) -> datetime | None:
         document = await asyncio.to_thread(self._read, self._name(origin))
@@ -165,40 +161,35 @@ class ConfigMapStateStore:
             if changed is None:
                 return False
             annotations[ANNOTATION] = encode(changed)
-            document.metadata.annotations = annotations
+            document.setdefault("metadata", {})["annotations"] = annotations
             if await asyncio.to_thread(self._replace, name, document):
                 return True
         raise StateError(
             f"configmap {self.namespace}/{name}: still conflicting after {self.attempts} attempts"
         )
 
-    def _read(self, name: str) -> Any:
-        from kubernetes.client.exceptions import ApiException
-
+    def _read(self, name: str) -> Object:
         try:
-            return self.api.read_namespaced_config_map(name, self.namespace)
-        except ApiException as exc:
-            raise StateError(
-                f"configmap {self.namespace}/{name}: cannot read: {exc.status} {exc.reason}"
-            ) from None
+            return self.api.get(self._path(name))
+        except KubeAPIError as exc:
+            raise StateError(f"configmap {self.namespace}/{name}: cannot read: {exc}") from None
 
-    def _replace(self, name: str, document: Any) -> bool:
+    def _replace(self, name: str, document: Object) -> bool:
         """Write ``document`` unless it changed since it was read (its resourceVersion)."""
-        from kubernetes.client.exceptions import ApiException
-
         try:
-            self.api.replace_namespaced_config_map(name, self.namespace, document)
-        except ApiException as exc:
+            self.api.put(self._path(name), document)
+        except KubeAPIError as exc:
             if exc.status == 409:
                 return False
-            raise StateError(
-                f"configmap {self.namespace}/{name}: cannot write: {exc.status} {exc.reason}"
-            ) from None
+            raise StateError(f"configmap {self.namespace}/{name}: cannot write: {exc}") from None
         return True
 
     def _name(self, origin: Origin) -> str:
         return self.configmap or origin.gateway
 
+    def _path(self, name: str) -> str:
+        return f"/api/v1/namespaces/{self.namespace}/configmaps/{name}"
 
-def _annotations(document: Any) -> dict[str, str]:
-    return dict(document.metadata.annotations or {})
+
+def _annotations(document: Object) -> dict[str, str]:
+    return dict((document.get("metadata") or {}).get("annotations") or {})

@@ -3,6 +3,10 @@
 On start it fires the ticks missed while it was down (within the catch-up bound), then sleeps
 until each next tick and fires it. A tick whose emit fails is retried with backoff, and state
 does not move past it; sub-minute intervals work here, unlike with a cron trigger.
+
+That retry is part of the schedule, not a reconnect loop: there is no connection to supervise,
+and every wait (tick or retry) is on the source's :class:`Clock`, which tests drive. The
+kind's one declaration, ``KIND``, ends this module.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from functions.calendar.config import CalendarConfig
 from functions.calendar.firing import fire_due
 from functions.calendar.state import FileStateStore, StateStore
 from functions.calendar.ticks import ScheduleExhaustedError, next_tick
-from gateways.config.calendar import CalendarConfig
 from gateways.config.common import Backoff
-from gateways.kinds import SourceContext
+from gateways.kinds import SourceContext, SourceKind
 from gateways.source import Emit, Origin
 
 log = logging.getLogger("functions.calendar")
 STATE_FILE = "calendar-state.json"
+STATE = "calendar-state"  # the SourceContext resource: one state store per process
 # Long sleeps are taken in slices, so a wall clock that jumps (NTP, suspend) is noticed.
 MAX_SLEEP = 60.0
 StatusCallback = Callable[[str, str], None]
@@ -46,26 +51,32 @@ class SystemClock:
 
 
 class CalendarSource:
-    """``busy_retry``: seconds to wait while another process holds this source's claim."""
+    """The calendar kind's source. ``store`` defaults to the process's one state store (see
+    :func:`state_store_for`); ``clock`` and ``backoff`` are the tests' to drive;
+    ``busy_retry``: seconds to wait while another process holds this source's claim."""
 
     def __init__(
         self,
         origin: Origin,
         config: CalendarConfig,
-        store: StateStore,
+        context: SourceContext,
         *,
+        store: StateStore | None = None,
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         busy_retry: float = 1.0,
-        on_status: StatusCallback | None = None,
     ) -> None:
         self.origin = origin
         self.config = config
-        self.store = store
+        if store is None:
+            store = context.resource(STATE, lambda: state_store_for(context.settings))
+        self.store: StateStore = store
         self.clock = clock or SystemClock()
         self.backoff = backoff or Backoff()
         self.busy_retry = busy_retry
-        self.on_status = on_status or (lambda state, reason: None)
+        self.on_status: StatusCallback = lambda state, reason: context.on_status(
+            origin, state, reason
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, emit: Emit) -> None:
@@ -119,23 +130,8 @@ def state_store_for(settings: Any) -> StateStore:
     if getattr(settings, "configmaps", ()):
         from functions.calendar.kube_state import ConfigMapStateStore
 
-        return ConfigMapStateStore.in_cluster(settings.namespace)
+        return ConfigMapStateStore.connect(settings.namespace)
     return FileStateStore(Path(settings.state_dir).expanduser() / STATE_FILE)
 
 
-class CalendarKind:
-    name = "calendar"
-
-    def create(
-        self, origin: Origin, config: CalendarConfig, context: SourceContext
-    ) -> CalendarSource:
-        store = context.resource("calendar-state", lambda: state_store_for(context.settings))
-        return CalendarSource(
-            origin,
-            config,
-            store,
-            on_status=lambda state, reason: context.on_status(origin, state, reason),
-        )
-
-
-KIND = CalendarKind()
+KIND = SourceKind(name="calendar", config=CalendarConfig, create=CalendarSource)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import takewhile
 
+from functions.calendar.config import CalendarConfig
 from functions.calendar.cron import ZonedCron
-from gateways.config.calendar import CalendarConfig
 from gateways.errors import GatewayError
 
 # Catch-up after a long outage counts the skipped ticks one by one up to this many, then

@@ -93,6 +93,10 @@ class KubeAPI:
     def post(self, path: str, body: Object) -> Object:
         return _json(self._call("POST", path, [], body, self.request_timeout))
 
+    def put(self, path: str, body: Object) -> Object:
+        """Replace the object at ``path``; 409 Conflict when its resourceVersion is stale."""
+        return _json(self._call("PUT", path, [], body, self.request_timeout))
+
     def list_objects(
         self,
         path: str,

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from functions.calendar.config import CalendarConfig, CatchUp
 from gateways.config import ConfigError, parse_source
-from gateways.config.calendar import CalendarConfig, CatchUp
 from tests.unit.config.kit import parser, problem_lister
 
 parse = parser("calendar", CalendarConfig)

@@ -8,8 +8,8 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
+from functions.calendar.config import CalendarConfig
 from gateways.config import parse_source
-from gateways.config.calendar import CalendarConfig
 from gateways.errors import DeliveryError
 from gateways.source import RawEvent
 

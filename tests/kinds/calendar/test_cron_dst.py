@@ -11,7 +11,7 @@ from croniter import croniter
 
 from functions.calendar.cron import ZonedCron
 from functions.calendar.ticks import due_ticks, next_tick
-from tests.unit.calendar.fakes import calendar
+from tests.kinds.calendar.fakes import calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -18,7 +18,7 @@ from gateways.dispatch import Dispatcher
 from gateways.function import Request, Response
 from gateways.registry.file import load_text
 from gateways.settings import Settings
-from tests.unit.calendar.fakes import FakeClock
+from tests.kinds.calendar.fakes import FakeClock
 from tests.watcher import RecordingWatcher
 
 T0 = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)

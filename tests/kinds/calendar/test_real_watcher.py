@@ -11,8 +11,9 @@ from functions.calendar.source import CalendarSource
 from functions.calendar.state import FileStateStore
 from gateways.delivery import Deliverer, DeliverySpec, Watcher
 from gateways.dispatch import Dispatcher
+from gateways.kinds import SourceContext
 from gateways.source import Origin
-from tests.unit.calendar.fakes import calendar
+from tests.kinds.calendar.fakes import calendar
 from tests.watcher import RecordingWatcher
 
 
@@ -25,7 +26,7 @@ async def test_a_200ms_interval_reaches_a_real_watcher(
     config = calendar(
         interval="200ms", timezone="Europe/Paris", userPayload={"team": "ops", "n": 1}
     )
-    source = CalendarSource(origin, config, store)
+    source = CalendarSource(origin, config, SourceContext(settings=None), store=store)
     await source.start(dispatcher.emitter(origin))
     try:
         recorded = await watcher.wait_for(3, timeout=5)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 
 from functions.calendar.kube_state import (
     ANNOTATION,
@@ -18,6 +15,8 @@ from functions.calendar.kube_state import (
     encode,
     with_lease,
 )
+from functions.calendar.state import StateError
+from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object
 from gateways.source import Origin
 from tests.integration.kube.kit import call, put_configmap
 from tests.kit import configmap
@@ -30,10 +29,8 @@ KEY = f"{GATEWAY}/every-minute"
 NOON = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def core(kubernetes_service: KubernetesService) -> Iterator[client.CoreV1Api]:
-    with config.new_client_from_config(config_file=kubernetes_service.kubeconfig) as api_client:
-        yield client.CoreV1Api(api_client)
+def path(namespace: str, name: str = GATEWAY) -> str:
+    return f"/api/v1/namespaces/{namespace}/configmaps/{name}"
 
 
 @pytest.fixture
@@ -46,18 +43,18 @@ async def gateway_configmap(kubernetes_service: KubernetesService, namespace: st
 
 
 async def test_save_and_load_round_trip(
-    core: client.CoreV1Api,
+    kube_api: KubeAPI,
     namespace: str,
     gateway_configmap: str,
     kubernetes_service: KubernetesService,
 ) -> None:
-    store = ConfigMapStateStore(core, namespace)
+    store = ConfigMapStateStore(kube_api, namespace)
     assert await store.load(ORIGIN) is None
 
     await store.save(ORIGIN, NOON)
     assert await store.load(ORIGIN) == NOON
     await store.save(ORIGIN, NOON - timedelta(minutes=1))  # state never moves backwards
-    assert await ConfigMapStateStore(core, namespace).load(ORIGIN) == NOON
+    assert await ConfigMapStateStore(kube_api, namespace).load(ORIGIN) == NOON
 
     document = await call(
         kubernetes_service, "GET", f"/api/v1/namespaces/{namespace}/configmaps/{GATEWAY}"
@@ -69,10 +66,10 @@ async def test_save_and_load_round_trip(
 
 
 async def test_a_live_claim_is_exclusive(
-    core: client.CoreV1Api, namespace: str, gateway_configmap: str
+    kube_api: KubeAPI, namespace: str, gateway_configmap: str
 ) -> None:
-    first = ConfigMapStateStore(core, namespace, holder="replica-a")
-    second = ConfigMapStateStore(core, namespace, holder="replica-b")
+    first = ConfigMapStateStore(kube_api, namespace, holder="replica-a")
+    second = ConfigMapStateStore(kube_api, namespace, holder="replica-b")
     async with first.claim(ORIGIN) as claimed:
         assert claimed
         async with second.claim(ORIGIN) as also_claimed:
@@ -81,23 +78,43 @@ async def test_a_live_claim_is_exclusive(
         assert claimed_after_release
 
 
-class RacingCoreV1Api:
-    """A CoreV1Api that lets another replica write between a store's read and its replace."""
+async def test_the_connected_store_reads_kubeconfig_from_the_environment(
+    kubernetes_service: KubernetesService,
+    namespace: str,
+    gateway_configmap: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", kubernetes_service.kubeconfig)  # set after the import
+    store = ConfigMapStateStore.connect(namespace)
+    await store.save(ORIGIN, NOON)
+    assert await store.load(ORIGIN) == NOON
 
-    def __init__(self, api: client.CoreV1Api, interloper: Callable[[], None]) -> None:
-        self.api = api
+
+async def test_a_missing_configmap_is_a_state_error_naming_it(
+    kube_api: KubeAPI, namespace: str
+) -> None:
+    store = ConfigMapStateStore(kube_api, namespace, "no-such-map")
+    with pytest.raises(StateError) as caught:
+        await store.load(ORIGIN)
+    assert f"configmap {namespace}/no-such-map: cannot read: 404" in str(caught.value)
+    assert 'configmaps "no-such-map" not found' in str(caught.value)  # the server's own words
+
+
+class RacingKubeAPI(KubeAPI):
+    """The core client, letting another replica write between a store's read and its replace."""
+
+    def __init__(self, api: KubeAPI, interloper: Callable[[], None]) -> None:
+        super().__init__(api.api_client)
         self.interloper = interloper
         self.replies: list[int] = []
 
-    def read_namespaced_config_map(self, name: str, namespace: str) -> Any:
-        return self.api.read_namespaced_config_map(name, namespace)
-
-    def replace_namespaced_config_map(self, name: str, namespace: str, body: Any) -> Any:
+    def put(self, path: str, body: Object) -> Object:
         if not self.replies:
             self.interloper()
         try:
-            result = self.api.replace_namespaced_config_map(name, namespace, body)
-        except ApiException as exc:
+            result = super().put(path, body)
+        except KubeAPIError as exc:
             self.replies.append(exc.status)
             raise
         self.replies.append(200)
@@ -105,24 +122,24 @@ class RacingCoreV1Api:
 
 
 async def test_compare_and_swap_refuses_a_stale_claim(
-    core: client.CoreV1Api, namespace: str, gateway_configmap: str
+    kube_api: KubeAPI, namespace: str, gateway_configmap: str
 ) -> None:
     def other_replica_takes_the_lease() -> None:  # between replica-a's read and its write
-        document: Any = core.read_namespaced_config_map(GATEWAY, namespace)
-        annotations = dict(document.metadata.annotations or {})
+        document = kube_api.get(path(namespace))
+        annotations = dict(document["metadata"].get("annotations") or {})
         now = datetime.now(UTC)
         state = with_lease(
             decode(annotations.get(ANNOTATION)), KEY, "replica-b", now, now + timedelta(minutes=5)
         )
         assert state is not None
         annotations[ANNOTATION] = encode(state)
-        document.metadata.annotations = annotations
-        core.replace_namespaced_config_map(GATEWAY, namespace, document)
+        document["metadata"]["annotations"] = annotations
+        kube_api.put(path(namespace), document)
 
-    racing = RacingCoreV1Api(core, other_replica_takes_the_lease)
+    racing = RacingKubeAPI(kube_api, other_replica_takes_the_lease)
     store = ConfigMapStateStore(racing, namespace, holder="replica-a")
     async with store.claim(ORIGIN) as claimed:
         assert not claimed  # the stale write was refused, and the fresh read shows b's lease
     assert racing.replies == [409]
-    document: Any = core.read_namespaced_config_map(GATEWAY, namespace)
-    assert decode(document.metadata.annotations[ANNOTATION])[KEY]["holder"] == "replica-b"
+    document = kube_api.get(path(namespace))
+    assert decode(document["metadata"]["annotations"][ANNOTATION])[KEY]["holder"] == "replica-b"

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from functions.calendar.config import CalendarConfig
 from functions.calendar.source import KIND, CalendarSource
 from functions.calendar.state import FileStateStore
-from gateways.config.calendar import CalendarConfig
 from gateways.config.common import Backoff
 from gateways.kinds import SourceContext
 from gateways.source import Origin, RawEvent
-from tests.unit.calendar.fakes import FakeClock, RecordingEmit, calendar
+from tests.kinds.calendar.fakes import FakeClock, RecordingEmit, calendar
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 ORIGIN = Origin("cal", "ticker", "calendar")
@@ -42,10 +42,17 @@ async def scheduler(tmp_path: Path) -> AsyncIterator[Start]:
     started: list[CalendarSource] = []
 
     async def start(
-        config: CalendarConfig, clock: FakeClock, emit: RecordingEmit, **options: Any
+        config: CalendarConfig,
+        clock: FakeClock,
+        emit: RecordingEmit,
+        on_status: Callable[[Origin, str, str], None] = lambda *status: None,
+        **options: Any,
     ) -> CalendarSource:
         store = FileStateStore(tmp_path / "calendar-state.json")
-        source = CalendarSource(ORIGIN, config, store, clock=clock, backoff=QUICK_RETRY, **options)
+        context = SourceContext(settings=None, on_status=on_status)
+        source = CalendarSource(
+            ORIGIN, config, context, store=store, clock=clock, backoff=QUICK_RETRY, **options
+        )
         started.append(source)
         await source.start(emit)
         await clock.idle()
@@ -136,7 +143,12 @@ async def test_a_failed_emit_is_retried_and_state_does_not_move_past_it(
 ) -> None:
     clock, emit = FakeClock(T0), RecordingEmit()
     statuses: list[tuple[str, str]] = []
-    await scheduler(calendar(interval="10s"), clock, emit, on_status=lambda *s: statuses.append(s))
+
+    def on_status(origin: Origin, state: str, reason: str) -> None:
+        assert origin == ORIGIN
+        statuses.append((state, reason))
+
+    await scheduler(calendar(interval="10s"), clock, emit, on_status)
     state_file = tmp_path / "calendar-state.json"
     emit.fail(3)
     await clock.advance(10)  # fails; retries after 1 s, 2 s, 4 s

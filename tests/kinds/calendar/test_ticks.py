@@ -8,7 +8,7 @@ import pytest
 
 from functions.calendar import ticks
 from functions.calendar.ticks import ScheduleExhaustedError, due_ticks, go_duration, next_tick
-from tests.unit.calendar.fakes import calendar
+from tests.kinds.calendar.fakes import calendar
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
