@@ -1,27 +1,39 @@
 """AMQP sources: each delivery acked only after ``emit`` returned, nacked by policy when it fails.
 
-``prefetch`` (basic.qos) bounds the deliveries in flight. A delivery whose ``emit`` fails is
-nacked as ``onFailure`` says: requeued after the config's backoff (so a failing watcher is not
-hammered), or rejected, which sends it to the queue's ``x-dead-letter-exchange``. A lost
-connection is re-established with the config's backoff, and what it had not acked the broker
-delivers again (``amqpredelivered: true``). Connection handling: :mod:`.consumer`.
+The connection is supervised (:class:`gateways.supervisor.Supervisor`): each session is one
+pika connection on its thread (:mod:`.connection`); a lost one is re-established with the
+config's backoff, and what it had not acked the broker delivers again
+(``amqpredelivered: true``). Access refused, or an exchange or queue declared differently on
+the broker, fails the source for good.
+
+The deliveries being emitted are bounded by an in-flight pool of ``min(GATEWAYS_MAX_IN_FLIGHT,
+prefetch)`` (``prefetch`` is the broker's own bound, basic.qos). A delivery whose ``emit`` fails
+is nacked as ``onFailure`` says: requeued after the config's backoff (so a failing watcher is
+not hammered), or rejected, which sends it to the queue's ``x-dead-letter-exchange``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
 
-from adapters.streams.amqp.broker import connection_parameters
-from adapters.streams.amqp.consumer import Consumer, Delivery
+from adapters.streams.amqp.config import AMQPConfig
+from adapters.streams.amqp.connection import (
+    Connection,
+    Delivery,
+    connection_parameters,
+    describe,
+)
 from adapters.streams.amqp.message import raw_event
-from gateways.config.amqp import AMQPConfig
 from gateways.config.common import redact_url
-from gateways.kinds import SourceContext
+from gateways.errors import GatewayError
+from gateways.inflight import InFlight
+from gateways.kinds import SourceContext, SourceKind
 from gateways.source import Emit, Origin
+from gateways.supervisor import PermanentError, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -42,58 +54,64 @@ class AMQPSource:
         self.context = context
         where = (redact_url(config.url), config.exchange_name, config.routing_key)
         self.address = " ".join(part for part in where if part)
+        self._name = f"{origin.gateway}/{origin.source}"
         self._stop_grace = stop_grace
         self._stopping = threading.Event()  # read on the pika thread too
-        self._deliveries: set[asyncio.Task[None]] = set()
         self._failures = 0  # consecutive failed deliveries: the backoff before a requeue
-        self._state = "running"
-        self._consumer: Consumer | None = None
+        self._supervisor: Supervisor | None = None
 
     async def start(self, emit: Emit) -> None:
+        """Returns once consuming, or after a first failure a retry may cure (the source is
+        ``degraded`` and retries in the background); raises GatewayError when the broker
+        refuses for good."""
         self._emit = emit
         self._loop = asyncio.get_running_loop()
-        parameters = connection_parameters(self.config, self.origin)
-        self._consumer = Consumer(
-            self.config, parameters, self._name, self._on_delivery, self._report
+        self._parameters = connection_parameters(self.config, self.origin)
+        limit = min(self.context.max_in_flight, self.config.prefetch)
+        self._pool = InFlight(limit, f"amqp {self._name}")
+        self._supervisor = Supervisor(
+            f"amqp {self._name}",
+            self.config.backoff,
+            self._session,
+            self._report,
+            describe=describe,
+            where=redact_url(self.config.url),
         )
-        await self._consumer.open()
+        try:
+            await self._supervisor.start()
+        except PermanentError as exc:
+            self._supervisor = None
+            raise GatewayError(f"{redact_url(self.config.url)}: {exc}") from exc
 
     async def stop(self) -> None:
-        consumer = self._consumer
-        if consumer is None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is None:
             return
         self._stopping.set()
-        if self._deliveries:
-            _, late = await asyncio.wait(set(self._deliveries), timeout=self._stop_grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        await consumer.close(self._stop_grace + 10)
-        self._consumer = None
+        await self._pool.drain(self._stop_grace)  # their acks go out on the open connection
+        await supervisor.stop()  # closes it: the broker requeues whatever is not settled
 
-    @property
-    def _name(self) -> str:
-        return f"{self.origin.gateway}/{self.origin.source}"
+    async def _session(self, connected: Callable[[], None]) -> str | None:
+        connection = Connection(self.config, self._parameters, self._name, self._on_delivery)
+        return await connection.run(connected)
 
     def _report(self, state: str, reason: str) -> None:
-        if state != self._state and not self._stopping.is_set():
-            self._state = state
+        if not self._stopping.is_set():
             self.context.on_status(self.origin, state, reason)
 
     def _on_delivery(self, delivery: Delivery) -> None:
-        """On the pika thread; ``prefetch`` bounds how many are in flight."""
+        """On the pika thread: blocks it while the in-flight pool is full."""
         if self._stopping.is_set():
             return  # left unacked: requeued when the connection closes
-        with contextlib.suppress(RuntimeError):  # the loop closed under a late delivery
-            self._loop.call_soon_threadsafe(self._spawn, delivery)
-
-    def _spawn(self, delivery: Delivery) -> None:
-        task = self._loop.create_task(self._deliver(delivery))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        work = self._deliver(delivery)
+        try:
+            self._pool.submit_from_thread(self._loop, work)
+        except (RuntimeError, concurrent.futures.CancelledError):  # the loop is shutting down
+            work.close()  # left unacked: requeued when the connection closes
 
     async def _deliver(self, delivery: Delivery) -> None:
-        assert self._consumer is not None
+        if self._stopping.is_set():
+            return  # taken while stopping: left unacked, requeued when the connection closes
         raw = raw_event(delivery.method, delivery.properties, delivery.body)
         try:
             await self._emit(raw)
@@ -102,23 +120,16 @@ class AMQPSource:
                 return  # unacked: requeued when the connection closes
             if not self.config.requeue_on_failure:
                 log.warning("amqp %s: delivery failed, dead-lettering: %s", self._name, exc)
-                self._consumer.settle(delivery, "reject")
+                delivery.settle("reject")
                 return
             delay = self.config.backoff.delay(self._failures)
             self._failures += 1
             log.warning("amqp %s: delivery failed, requeueing in %.1fs: %s", self._name, delay, exc)
             await asyncio.sleep(delay)
-            self._consumer.settle(delivery, "requeue")
+            delivery.settle("requeue")
             return
         self._failures = 0
-        self._consumer.settle(delivery, "ack")
+        delivery.settle("ack")
 
 
-class _AMQPKind:
-    name = "amqp"
-
-    def create(self, origin: Origin, config: Any, context: SourceContext) -> AMQPSource:
-        return AMQPSource(origin, config, context)
-
-
-KIND = _AMQPKind()
+KIND = SourceKind(name="amqp", config=AMQPConfig, create=AMQPSource)

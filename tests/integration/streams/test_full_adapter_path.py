@@ -21,9 +21,11 @@ from tests.integration.adapter.kit import (
     start_adapter,
     wait_for_state,
 )
-from tests.integration.streams.test_amqp import Names, _numbers, _publish
 from tests.integration.streams.test_kafka import Topic
 from tests.integration.streams.test_mqtt import Publisher
+from tests.kinds.amqp.rabbit import Names
+from tests.kinds.amqp.rabbit import numbers as amqp_numbers
+from tests.kinds.amqp.rabbit import publish as amqp_publish
 from tests.kit import configmap, wait_until, write_registry
 from tests.servicekit import AmqpService, KafkaService, MqttService
 from tests.watcher import RecordingWatcher
@@ -105,7 +107,7 @@ async def test_amqp(tmp_path: Path, amqp_service: AmqpService, watcher: Recordin
     }
 
     def publish(numbers: range) -> None:
-        _publish(amqp_service.url, names.exchange, _numbers(numbers))
+        amqp_publish(amqp_service.url, names.exchange, amqp_numbers(numbers))
 
     await _run("amqp", source, publish, tmp_path, watcher)
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.streams.amqp.config import DEFAULT_PREFETCH, AMQPConfig, ExchangeOptions, QueueOptions
 from gateways.config import ConfigError, parse_source
-from gateways.config.amqp import DEFAULT_PREFETCH, AMQPConfig, ExchangeOptions, QueueOptions
 from gateways.config.common import Backoff, BasicAuth, SecretRef
 from tests.unit.config.kit import parser, problem_lister
 
@@ -164,3 +164,13 @@ def test_problems_name_the_source_and_the_field() -> None:
         str(caught.value)
         == "amqp/orders: exchangeType: 'FETCH' is not one of direct, fanout, headers, topic"
     )
+
+
+def test_bad_config_field_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source(
+            "amqp", "broken", {"url": "amqp://127.0.0.1", "exchangeName": "x", "prefetch": 0}
+        )
+    message = str(caught.value)
+    assert "amqp/broken: exchangeType:" in message
+    assert "amqp/broken: prefetch:" in message

@@ -1,0 +1,254 @@
+"""The pika side of an AMQP source: one blocking connection on a thread of its own, per session.
+
+:class:`Connection` is one supervisor session (:class:`gateways.supervisor.Supervisor`): its
+thread connects, declares the exchange, queue and binding from the config, starts consuming
+(then the session calls ``connected()`` on the event loop) and runs until the connection is
+lost (the session raises, the supervisor backs off and opens a new one) or the session is
+cancelled (the thread closes the connection; the session waits for the thread).
+
+pika's BlockingConnection is used only from the thread that made it: deliveries leave it
+through ``on_delivery`` (called on that thread), and acks/nacks come back in through
+``add_callback_threadsafe``. A :class:`Delivery` is settled only on the channel it came from;
+what a lost channel had not acked, the broker requeues by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+
+from adapters.streams.amqp.config import AMQPConfig
+from gateways.loopbridge import post, settle
+from gateways.secrets import resolve
+from gateways.source import Origin
+from gateways.supervisor import PermanentError
+from gateways.tls import client_context
+
+log = logging.getLogger(__name__)
+
+# Channel/connection close codes no retry will cure: access refused, not found (an exchange
+# that must already exist), precondition failed (declared with other options), not allowed.
+PERMANENT_CODES = frozenset({403, 404, 406, 530})
+# How long a cancelled session waits for its thread (a connect in progress ends within pika's
+# stack timeout, 15 s by default) before leaving the daemon thread be.
+JOIN_WITHIN = 15.0
+
+Settlement = Literal["ack", "requeue", "reject"]
+
+
+def connection_parameters(config: AMQPConfig, origin: Origin) -> pika.URLParameters:
+    """Parameters from the URL (its query options too) plus auth and TLS from the config.
+
+    One attempt per connect: the supervisor retries with the config's backoff. Raises
+    GatewayError naming the field when the password or the TLS files cannot be read.
+    """
+    parameters = pika.URLParameters(config.url)
+    parameters.connection_attempts = 1
+    parameters.client_properties = {
+        "connection_name": f"gateways {origin.gateway}/{origin.source}",
+    }
+    if config.auth is not None:
+        password = resolve(config.auth.password) if config.auth.password else ""
+        parameters.credentials = pika.PlainCredentials(config.auth.username, password)
+    if config.secure:
+        parameters.ssl_options = pika.SSLOptions(client_context(config.tls), parameters.host)
+    return parameters
+
+
+def declare(channel: BlockingChannel, config: AMQPConfig) -> str:
+    """Declare (or check) the exchange, declare the queue and bind it; the queue's name."""
+    exchange = config.exchange_name
+    if exchange and config.exchange.declare:
+        channel.exchange_declare(
+            exchange=exchange,
+            exchange_type=config.exchange_type or "direct",
+            durable=config.exchange.durable,
+            auto_delete=config.exchange.auto_delete,
+        )
+    elif exchange:
+        channel.exchange_declare(exchange=exchange, passive=True)
+    queue = config.queue
+    declared = channel.queue_declare(
+        queue=queue.name,
+        durable=queue.durable,
+        exclusive=queue.exclusive,
+        auto_delete=queue.auto_delete,
+        arguments=dict(queue.arguments) or None,
+    )
+    name: str = declared.method.queue
+    if exchange:  # the default exchange "" routes to every queue by name, unbound
+        channel.queue_bind(queue=name, exchange=exchange, routing_key=config.routing_key)
+    return name
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A refusal retrying will not change: bad credentials, or a declare the broker refuses."""
+    if isinstance(
+        exc,
+        pika.exceptions.ProbableAuthenticationError
+        | pika.exceptions.ProbableAccessDeniedError
+        | pika.exceptions.AuthenticationError,
+    ):
+        return True
+    if isinstance(
+        exc, pika.exceptions.ChannelClosedByBroker | pika.exceptions.ConnectionClosedByBroker
+    ):
+        return exc.reply_code in PERMANENT_CODES
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """pika's exceptions often print as a bare tuple; say what happened."""
+    if isinstance(
+        exc, pika.exceptions.ChannelClosedByBroker | pika.exceptions.ConnectionClosedByBroker
+    ):
+        return f"{type(exc).__name__}: {exc.reply_code} {exc.reply_text}"
+    if isinstance(exc, PermanentError):  # already described by the session
+        return str(exc)
+    if not str(exc) and exc.args:  # AMQPConnectionError: the cause is only in its repr
+        return f"{type(exc).__name__}: {', '.join(map(repr, exc.args))}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as pika handed it over, with the connection and channel it came on."""
+
+    connection: pika.BlockingConnection
+    channel: BlockingChannel
+    method: Basic.Deliver
+    properties: BasicProperties
+    body: bytes
+
+    def settle(self, settlement: Settlement) -> None:
+        """Ack, requeue or reject on the pika thread (callable from any thread).
+
+        A connection already closed has nothing to settle: the broker requeued the message.
+        """
+        with contextlib.suppress(pika.exceptions.AMQPError):
+            self.connection.add_callback_threadsafe(functools.partial(self._on_channel, settlement))
+
+    def _on_channel(self, settlement: Settlement) -> None:
+        tag = self.method.delivery_tag
+        if not self.channel.is_open:
+            return  # that channel is gone; the broker requeued the message
+        try:
+            if settlement == "ack":
+                self.channel.basic_ack(tag)
+            else:
+                self.channel.basic_nack(tag, requeue=settlement == "requeue")
+        except pika.exceptions.AMQPError as exc:
+            log.info("amqp: could not %s delivery %s: %s", settlement, tag, exc)
+
+
+class Connection:
+    """One session: a pika connection on its thread, from connect to loss (or cancel)."""
+
+    def __init__(
+        self,
+        config: AMQPConfig,
+        parameters: pika.URLParameters,
+        name: str,
+        on_delivery: Callable[[Delivery], None],
+    ) -> None:
+        self.config = config
+        self._parameters = parameters
+        self._name = name
+        self._on_delivery = on_delivery
+        self._stopping = threading.Event()
+        self._connection: pika.BlockingConnection | None = None  # set on the pika thread
+
+    async def run(self, connected: Callable[[], None]) -> str | None:
+        """The session: returns or raises when the connection ends; PermanentError when the
+        broker refuses for good. Cancelled: closes the connection and waits for the thread."""
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[str | None] = loop.create_future()
+        thread = threading.Thread(
+            target=self._thread, args=(loop, connected, ended), name=f"amqp {self._name}"
+        )
+        thread.daemon = True
+        thread.start()
+        try:
+            return await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            self._stop()
+            ended.add_done_callback(_retrieve)  # how it ended no longer matters
+            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
+            if not ended.done():
+                log.warning("amqp %s: the pika thread did not end in time", self._name)
+            raise
+
+    def _stop(self) -> None:
+        self._stopping.set()
+        connection = self._connection
+        if connection is not None:
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                connection.add_callback_threadsafe(lambda: None)  # wakes process_data_events
+
+    def _connected(self, connected: Callable[[], None]) -> None:
+        if not self._stopping.is_set():  # on the loop: a cancelled session stays unconnected
+            connected()
+
+    # ---------------------------------------------------------------- pika thread
+
+    def _thread(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        connected: Callable[[], None],
+        ended: asyncio.Future[str | None],
+    ) -> None:
+        error: BaseException | None = None
+        try:
+            self._consume(loop, connected)
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            error = PermanentError(describe(exc)) if is_permanent(exc) else exc
+        except Exception as exc:  # a bug: retrying the same code would not help
+            log.exception("amqp %s: consumer thread failed", self._name)
+            error = PermanentError(f"amqp client failed: {exc}")
+        post(loop, settle, ended, None, error)
+
+    def _consume(self, loop: asyncio.AbstractEventLoop, connected: Callable[[], None]) -> None:
+        """One connection: declare, consume until stopping (returns) or lost (raises)."""
+        connection = pika.BlockingConnection(self._parameters)
+        self._connection = connection  # from here on _stop() can wake this thread
+        try:
+            channel = connection.channel()
+            channel.basic_qos(prefetch_count=self.config.prefetch)
+            queue = declare(channel, self.config)
+            channel.basic_consume(
+                queue, functools.partial(self._on_message, connection), auto_ack=False
+            )
+            post(loop, self._connected, connected)
+            while not self._stopping.is_set():
+                connection.process_data_events(time_limit=None)
+        finally:
+            self._connection = None
+            if connection.is_open:
+                with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                    connection.close()
+
+    def _on_message(
+        self,
+        connection: pika.BlockingConnection,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+    ) -> None:
+        self._on_delivery(Delivery(connection, channel, method, properties, body))
+
+
+def _retrieve(future: asyncio.Future[str | None]) -> None:
+    if not future.cancelled():
+        future.exception()
