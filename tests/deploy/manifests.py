@@ -1,9 +1,10 @@
 """The deploy manifests as tests see them, and the reference schemas they are checked against.
 
-``knative/`` and ``openfaas/`` are read the way ``kubectl apply -k`` reads them: each
-kustomization's ``resources`` (files, and folders with their own kustomization), with its
-``namespace`` set on every namespaced object. The CRDs come from ``../shared/reference-data``
-beside the project, read in place.
+``knative/`` and ``openfaas/`` are rendered by ``kustomize build`` (the pinned kustomize that
+``scripts/services install kubernetes`` builds; its path is the GATEWAYS_TEST_KUSTOMIZE setting),
+which is what ``kubectl apply -k`` applies: the adapters come from one component per platform
+plus a small kustomization per source kind. Without kustomize a test is skipped, or fails under
+CI=true. The CRDs come from ``../shared/reference-data`` beside the project, read in place.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
+import subprocess
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from tests.servicekit import settings, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / ".." / "shared"
@@ -27,6 +32,7 @@ KUSTOMIZATIONS = (ROOT / "knative", ROOT / "openfaas")
 STACK = ROOT / "stack.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 IMAGE_PREFIX = "dev.local/gateways/"
+KUSTOMIZE_SETTING = "GATEWAYS_TEST_KUSTOMIZE"
 
 CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding"})
 BUILT_IN = frozenset(
@@ -37,10 +43,9 @@ BUILT_IN = frozenset(
 
 @dataclass(frozen=True)
 class Manifest:
-    """One object of a kustomization, with the file it came from."""
+    """One object ``kustomize build`` rendered, with the kustomization it came from."""
 
-    path: Path
-    index: int
+    folder: Path
     body: dict[str, Any]
 
     @property
@@ -57,46 +62,76 @@ class Manifest:
 
     @property
     def label(self) -> str:
-        return f"{self.path.relative_to(ROOT)}#{self.index} {self.kind}/{self.name}"
+        return f"{self.folder.name}:{self.kind}/{self.name}"
 
     @property
     def group_version(self) -> tuple[str, str]:
-        api_version = str(self.body["apiVersion"])
-        group, _, version = api_version.rpartition("/")
-        return group, version
+        return group_version(self.body)
 
 
-def _resource_files(folder: Path) -> Iterator[Path]:
-    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
-    for entry in kustomization.get("resources", []):
-        target = (folder / entry).resolve()
-        if target.is_dir():
-            yield from _resource_files(target)
-        else:
-            yield target
+def group_version(body: dict[str, Any]) -> tuple[str, str]:
+    group, _, version = str(body["apiVersion"]).rpartition("/")
+    return group, version
 
 
-def kustomization_namespace(folder: Path) -> str | None:
-    return yaml.safe_load((folder / "kustomization.yaml").read_text()).get("namespace")
+def kustomize() -> str:
+    """The pinned kustomize binary (skips, or fails under CI=true, when it isn't built)."""
+    path = settings().get(KUSTOMIZE_SETTING)
+    if not path or not Path(path).is_file():
+        unavailable(
+            "kubernetes",
+            f"no kustomize at {KUSTOMIZE_SETTING}={path or ''}; "
+            "`scripts/services install kubernetes` builds it",
+        )
+    return str(path)
 
 
 @cache
 def load(folder: Path) -> tuple[Manifest, ...]:
-    """Every object ``kubectl apply -k folder`` applies, namespace set as kustomize sets it."""
-    namespace = kustomization_namespace(folder)
-    found = []
-    for path in _resource_files(folder):
-        for index, body in enumerate(yaml.safe_load_all(path.read_text())):
-            if body is None:
-                continue
-            if namespace and body["kind"] not in CLUSTER_SCOPED:
-                body.setdefault("metadata", {})["namespace"] = namespace
-            found.append(Manifest(path, index, body))
-    return tuple(found)
+    """Every object ``kustomize build folder`` renders, which ``kubectl apply -k`` applies."""
+    built = subprocess.run(
+        [kustomize(), "build", str(folder)], capture_output=True, text=True, check=False
+    )
+    if built.returncode != 0:
+        pytest.fail(f"kustomize build {folder}: {built.stderr.strip()}", pytrace=False)
+    return tuple(Manifest(folder, body) for body in yaml.safe_load_all(built.stdout) if body)
 
 
-def all_manifests() -> tuple[Manifest, ...]:
-    return tuple(m for folder in KUSTOMIZATIONS for m in load(folder))
+def kustomization(folder: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load((folder / "kustomization.yaml").read_text()))
+
+
+def kustomization_namespace(folder: Path) -> str | None:
+    return kustomization(folder).get("namespace")
+
+
+def kustomization_files(folder: Path) -> set[Path]:
+    """Every file ``kustomize build folder`` reads: kustomization files, the resources and
+    components they list (folders followed) and their patch files."""
+    folder = folder.resolve()
+    found = {folder / "kustomization.yaml"}
+    spec = kustomization(folder)
+    for entry in spec.get("resources", []) + spec.get("components", []):
+        target = (folder / entry).resolve()
+        found |= kustomization_files(target) if target.is_dir() else {target}
+    found |= {(folder / p["path"]).resolve() for p in spec.get("patches", []) if "path" in p}
+    return found
+
+
+def source_kinds() -> dict[str, str]:
+    """pyproject.toml's entry-point table of source kinds: each kind with its package."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    table = project["entry-points"]["gateways.kinds"]
+    return {
+        kind: str(target).split(":")[0].removesuffix(".source") for kind, target in table.items()
+    }
+
+
+def adapter_kinds() -> dict[str, str]:
+    """The source kinds that run in an adapter (their package is under ``adapters/``)."""
+    return {
+        kind: package for kind, package in source_kinds().items() if package.startswith("adapters.")
+    }
 
 
 def containers(manifest: Manifest) -> list[dict[str, Any]]:
