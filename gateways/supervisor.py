@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from gateways.config.common import Backoff
+from gateways.errors import GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def describe(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class PermanentError(Exception):
+class PermanentError(GatewayError):
     """A session failure no retry can fix (refused credentials, a missing stream): the source
     is ``failed`` at once, and a first ``start`` raises it."""
 
