@@ -7,6 +7,10 @@ delivery the lane drops what it holds, starts a new epoch and asks the consumer 
 (``rewind``) to seek back to the failed record and to pause the partition for the backoff
 (``hold_until``). Batches fetched before the seek still carry the old epoch and are dropped, so
 no record is ever skipped.
+
+Each delivery takes a slot of the source's in-flight pool (:class:`gateways.inflight.InFlight`),
+so at most ``GATEWAYS_MAX_IN_FLIGHT`` records of a source are being emitted at once, however
+many partitions it holds; within a partition the next record waits for the one before it.
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ import time
 from collections import deque
 from typing import Any
 
-from adapters.streams.kafka.record import raw_event
+from adapters.streams.kafka.message import raw_event
 from gateways.config.common import Backoff
+from gateways.inflight import InFlight
+from gateways.loopbridge import settle
 from gateways.source import Emit
 
 log = logging.getLogger(__name__)
 
 
 class PartitionLane:
-    def __init__(self, partition: Any, emit: Emit, backoff: Backoff, name: str) -> None:
+    def __init__(
+        self, partition: Any, emit: Emit, pool: InFlight, backoff: Backoff, name: str
+    ) -> None:
         self.partition = partition
         self.fed = 0  # records handed to the lane (consumer thread)
         self.feed_epoch = 0  # the epoch the consumer thread stamps on batches
@@ -36,6 +44,7 @@ class PartitionLane:
         self.rewind: tuple[int, int] | None = None  # (offset to seek to, new epoch)
         self.hold_until = 0.0  # time.monotonic() until which the partition stays paused
         self._emit = emit
+        self._pool = pool
         self._backoff = backoff
         self._name = name
         self._epoch = 0
@@ -89,7 +98,7 @@ class PartitionLane:
             while self._records and not self._closed:
                 record = self._records[0]
                 try:
-                    await self._emit(raw_event(record))
+                    await self._deliver(record)
                 except Exception as exc:
                     if not self._closed:
                         self._fail(record, exc)
@@ -99,6 +108,27 @@ class PartitionLane:
                 if self._records and self._records[0] is record:
                     self._records.popleft()
                     self.done += 1
+
+    async def _deliver(self, record: Any) -> None:
+        """Emit ``record`` in a slot of the pool; returns once delivered, raises what ``emit``
+        raised. Cancelled (a close past its grace), the emit is cancelled too."""
+        outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._pool.submit(self._emit_into(record, outcome))
+        await outcome
+
+    async def _emit_into(self, record: Any, outcome: asyncio.Future[None]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            outcome.add_done_callback(lambda done: task.cancel() if done.cancelled() else None)
+        try:
+            await self._emit(raw_event(record))
+        except asyncio.CancelledError:
+            outcome.cancel()
+            raise
+        except Exception as exc:
+            settle(outcome, error=exc)
+        else:
+            settle(outcome)
 
     def _fail(self, record: Any, exc: Exception) -> None:
         self._drop()

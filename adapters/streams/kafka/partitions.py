@@ -1,5 +1,8 @@
 """The lanes of the partitions a consumer holds: feeding, pausing, rewinding and committing.
 
+A partition is paused while its lane holds ``GATEWAYS_MAX_IN_FLIGHT`` records it has not
+delivered (the size of the source's in-flight pool), and resumed at half of that.
+
 Everything here runs on the consumer thread, except ``revoked`` and ``assigned``: kafka-python
 calls its rebalance listener inside ``poll``, on its own I/O thread in 3.x, where blocking
 consumer calls are refused. So a revocation only closes the revoked lanes (a delivery in
@@ -24,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 
 from adapters.streams.kafka.lane import PartitionLane
 from gateways.config.common import Backoff
+from gateways.inflight import InFlight
 from gateways.loopbridge import post
 from gateways.source import Emit
 
@@ -34,20 +38,21 @@ class Partitions:
     def __init__(
         self,
         emit: Emit,
+        pool: InFlight,
         backoff: Backoff,
         name: str,
         loop: asyncio.AbstractEventLoop,
         *,
         grouped: bool,
-        lane_limit: int,
         grace: float,
     ) -> None:
         self._emit = emit
+        self._pool = pool
         self._backoff = backoff
         self._name = name
         self._loop = loop
         self._grouped = grouped
-        self._lane_limit = lane_limit
+        self._lane_limit = pool.limit
         self._grace = grace
         self._lanes: dict[Any, PartitionLane] = {}
         self._paused: set[Any] = set()
@@ -59,7 +64,7 @@ class Partitions:
         for partition, records in batches.items():
             lane = self._lanes.get(partition)
             if lane is None or lane.closed:
-                lane = PartitionLane(partition, self._emit, self._backoff, self._name)
+                lane = PartitionLane(partition, self._emit, self._pool, self._backoff, self._name)
                 self._lanes[partition] = lane
                 post(self._loop, lane.start)
             if lane.first_fed is None:
@@ -100,7 +105,7 @@ class Partitions:
             return
         try:
             if wait:
-                consumer.commit(offsets)
+                consumer.commit(offsets, timeout_ms=int(self._grace * 1000))
             else:
                 consumer.commit_async(offsets, callback=self._commit_answered)
         except KafkaError as exc:
@@ -108,11 +113,17 @@ class Partitions:
             return
         self._committed.update({p: meta.offset for p, meta in offsets.items()})
 
-    def close(self, consumer: Any) -> None:
-        """On shutdown: finish the deliveries in progress and commit them."""
+    def close(self, consumer: Any, *, commit: bool) -> dict[Any, int]:
+        """When the connection ends: finish the deliveries in progress and (with ``commit``,
+        while the broker is there) commit them. Returns where each partition left off."""
         self.forget_revoked(consumer)  # what is left is still assigned
-        self._close_lanes([lane for lane in self._lanes.values() if not lane.closed])
-        self.commit(consumer, wait=True)
+        lanes = [lane for lane in self._lanes.values() if not lane.closed]
+        self._close_lanes(lanes)
+        if commit:
+            self.commit(consumer, wait=True)
+        return {
+            lane.partition: lane.resume_point for lane in lanes if lane.resume_point is not None
+        }
 
     # ---------------------------------------------------------------- rebalance listener
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.streams.kafka.config import SASL, ConsumerGroup, KafkaConfig
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, SecretRef
-from gateways.config.kafka import SASL, ConsumerGroup, KafkaConfig
 from tests.unit.config.kit import parser, problem_lister
 
 parse = parser("kafka", KafkaConfig)
@@ -127,3 +127,21 @@ def test_problems_name_the_source_and_the_field() -> None:
         parse_source("kafka", "orders", "url: k:9092\ngroupId: g")
     assert caught.value.problems == ("kafka/orders: topic: one of topic or topics is required",)
     assert str(caught.value) == "kafka/orders: topic: one of topic or topics is required"
+
+
+def test_every_problem_is_named_in_the_error_text() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_source(
+            "kafka",
+            "broken",
+            {
+                "url": "127.0.0.1:9092",
+                "topic": "t",
+                "partition": 0,
+                "groupId": "g",
+                "initialOffset": "oldest",
+            },
+        )
+    message = str(caught.value)
+    assert "kafka/broken: partition:" in message
+    assert "kafka/broken: initialOffset:" in message

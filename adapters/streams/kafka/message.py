@@ -1,4 +1,5 @@
-"""One Kafka record as a raw event: the value, the topic as subject, every piece of metadata kept.
+"""A Kafka record as a raw event (pure functions): the value, the topic as subject, every piece
+of metadata kept.
 
 - ``id``: ``<topic>/<partition>/<offset>``, the record's identity, so a redelivery keeps it
 - ``time``: the record's timestamp; ``subject``: the topic
