@@ -21,11 +21,11 @@ from tests.integration.adapter.kit import (
     start_adapter,
     wait_for_state,
 )
-from tests.integration.streams.test_kafka import Topic
 from tests.integration.streams.test_mqtt import Publisher
 from tests.kinds.amqp.rabbit import Names
 from tests.kinds.amqp.rabbit import numbers as amqp_numbers
 from tests.kinds.amqp.rabbit import publish as amqp_publish
+from tests.kinds.kafka.kit import Topic
 from tests.kit import configmap, wait_until, write_registry
 from tests.servicekit import AmqpService, KafkaService, MqttService
 from tests.watcher import RecordingWatcher
