@@ -58,19 +58,6 @@ class Listener:
         return f"{scheme}://{self.host}:{self.port}"
 
     async def _serve(self, http_request: web.BaseRequest) -> web.StreamResponse:
-        try:
-            return await self._answer(http_request)
-        except (asyncio.IncompleteReadError, ConnectionError, ClientPayloadError) as exc:
-            # The client went away or sent a broken body: its mistake, one line, no traceback.
-            log.warning(
-                "%s %s: request body not read: %s",
-                http_request.method,
-                _printable(http_request.path),
-                type(exc).__name__,
-            )
-            return to_aiohttp(Response.error(400, "request body incomplete"))
-
-    async def _answer(self, http_request: web.BaseRequest) -> web.StreamResponse:
         headers = {}
         for name, value in http_request.headers.items():
             try:
@@ -88,10 +75,20 @@ class Listener:
         length = http_request.content_length
         if length is not None and length > limit:
             return _too_large(limit)
-        if length is not None:  # within the limit: read it in one call
-            body: bytes | None = await http_request.content.readexactly(length)
-        else:
-            body = await _read_body(http_request, limit)
+        try:
+            if length is not None:  # within the limit: read it in one call
+                body: bytes | None = await http_request.content.readexactly(length)
+            else:
+                body = await _read_body(http_request, limit)
+        except (asyncio.IncompleteReadError, ConnectionError, ClientPayloadError) as exc:
+            # The client went away or sent a broken body: its mistake, one line, no traceback.
+            log.warning(
+                "%s %s: request body not read: %s",
+                http_request.method,
+                _printable(http_request.path),
+                type(exc).__name__,
+            )
+            return to_aiohttp(Response.error(400, "request body incomplete"))
         if body is None:
             return _too_large(limit)
         request = Request(

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -63,8 +64,8 @@ async def test_scripts_up_runs_the_bundled_example_with_the_system_python(
         "GATEWAYS_ADMIN_PORT": str(free_port()),
     }
     command = readme_commands()[0]
-    process = await asyncio.create_subprocess_shell(
-        command,
+    process = await asyncio.create_subprocess_exec(
+        *shlex.split(command),
         cwd=project,
         env=env,
         stdout=asyncio.subprocess.PIPE,
