@@ -76,8 +76,10 @@ class Listener:
         if length is not None and length > limit:
             return _too_large(limit)
         try:
-            if length is not None:  # within the limit: read it in one call
-                body: bytes | None = await http_request.content.readexactly(length)
+            if length == 0 or not http_request.can_read_body:
+                body: bytes | None = b""
+            elif length is not None:  # within the limit: read it in one call
+                body = await http_request.content.readexactly(length)
             else:
                 body = await _read_body(http_request, limit)
         except (asyncio.IncompleteReadError, ConnectionError, ClientPayloadError) as exc:
