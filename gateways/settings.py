@@ -37,6 +37,8 @@ class Settings:
     max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
     log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
     admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
+    # The largest request the dispatcher takes, and adapters send it (the same on both).
+    max_request_bytes: int = 10 << 20  # GATEWAYS_MAX_REQUEST_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +67,10 @@ class Settings:
         if env.get("GATEWAYS_ADMIN_PORT"):
             values["admin_port"] = int_setting(
                 "GATEWAYS_ADMIN_PORT", env["GATEWAYS_ADMIN_PORT"], 0, 65535
+            )
+        if env.get("GATEWAYS_MAX_REQUEST_BYTES"):
+            values["max_request_bytes"] = int_setting(
+                "GATEWAYS_MAX_REQUEST_BYTES", env["GATEWAYS_MAX_REQUEST_BYTES"], 4096, 1 << 30
             )
         if env.get("GATEWAYS_LOG_LEVEL"):
             level = env["GATEWAYS_LOG_LEVEL"].upper()

@@ -44,6 +44,10 @@ class DispatcherFunction:
     async def shutdown(self) -> None:
         await self.runtime.stop()
 
+    def body_limit(self, method: str, path: str) -> int:
+        """GATEWAYS_MAX_REQUEST_BYTES: larger requests get 413 unread (adapters split below it)."""
+        return self.settings.max_request_bytes
+
     async def handle(self, request: Request) -> Response:
         if request.method != "POST":
             return Response(405, b"POST raw events or CloudEvents\n", {"allow": "POST"})

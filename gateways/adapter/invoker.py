@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ import aiohttp
 
 from gateways.adapter import metrics
 from gateways.config.common import Backoff
+from gateways.dispatch import Dispatcher
 from gateways.errors import GatewayError
 from gateways.registry.model import Gateway
 from gateways.retry import RetryPolicy, retry_after_seconds
@@ -33,6 +34,9 @@ MAX_RETRY_AFTER = 30.0
 DEFAULT_BACKOFF = Backoff(timedelta(seconds=0.2), 2.0, 0.2, 0, timedelta(seconds=5))
 
 
+_Item = tuple[bytes, "asyncio.Future[None]"]  # one encoded event and who waits for it
+
+
 class DispatchError(GatewayError):
     """The dispatcher did not take an event; it stays with the broker for redelivery."""
 
@@ -40,6 +44,10 @@ class DispatchError(GatewayError):
         self.url = url
         self.problem = problem
         super().__init__(f"dispatcher {url}: {problem}")
+
+
+class EventTooLargeError(DispatchError):
+    """An event larger than any request the dispatcher takes, with no direct way to deliver."""
 
 
 @dataclass
@@ -73,8 +81,13 @@ class DispatcherInvoker:
         timeout: float = 30.0,
         retries: int = 5,
         backoff: Backoff = DEFAULT_BACKOFF,
+        max_request_bytes: int = 10 << 20,
+        direct: Dispatcher | None = None,
     ) -> None:
         self.url = url
+        self.max_request_bytes = max_request_bytes
+        # Delivers, from this process, an event too large for any request to the dispatcher.
+        self.direct = direct
         self.batch_size = batch_size
         self.linger = linger
         self.timeout = timeout
@@ -87,11 +100,17 @@ class DispatcherInvoker:
         self._session: aiohttp.ClientSession | None = None
 
     async def configure(self, gateway: Gateway) -> str:
-        """Watchers and delivery are the dispatcher function's: it reads the same registry."""
+        """Watchers and delivery are the dispatcher function's: it reads the same registry.
+
+        The direct path for oversized events learns them too, when the gateway names any.
+        """
+        if self.direct is not None:
+            await self.direct.configure(gateway)
         return ""
 
     async def forget(self, gateway: str) -> None:
-        return None
+        if self.direct is not None:
+            await self.direct.forget(gateway)
 
     def emitter(self, origin: Origin) -> Emit:
         async def emit(raw: RawEvent) -> None:
@@ -124,6 +143,8 @@ class DispatcherInvoker:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self.direct is not None:
+            await self.direct.close()
 
     def _flush(self, origin: Origin) -> None:
         batch = self._batches.pop(origin, None)
@@ -131,19 +152,69 @@ class DispatcherInvoker:
             return
         if batch.timer is not None:
             batch.timer.cancel()
-        task = asyncio.get_running_loop().create_task(self._send(origin, batch.items))
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
+        for request in self._requests(origin, batch.items):
+            task = asyncio.get_running_loop().create_task(request)
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
 
-    async def _send(
+    def _requests(
         self, origin: Origin, items: list[tuple[RawEvent, asyncio.Future[None]]]
+    ) -> list[Coroutine[Any, Any, None]]:
+        """The batch as requests of at most ``max_request_bytes`` each, and oversized events."""
+        room = self.max_request_bytes - len(_envelope(origin, [])) - 16
+        requests: list[Coroutine[Any, Any, None]] = []
+        group: list[_Item] = []
+        size = 0
+        for raw, done in items:
+            part = json.dumps(raw.to_wire()).encode()
+            if len(part) > room:
+                requests.append(self._oversized(origin, raw, done, len(part)))
+                continue
+            if group and size + len(part) + 1 > room:
+                requests.append(self._send(origin, group))
+                group, size = [], 0
+            group.append((part, done))
+            size += len(part) + 1
+        if group:
+            requests.append(self._send(origin, group))
+        return requests
+
+    async def _oversized(
+        self, origin: Origin, raw: RawEvent, done: asyncio.Future[None], size: int
     ) -> None:
+        """An event no request to the dispatcher can carry: delivered from here with the
+        gateway's own watchers and delivery spec (dead-letter sink included), or failed with
+        the reason."""
+        limit = f"{size:,} bytes, over GATEWAYS_MAX_REQUEST_BYTES ({self.max_request_bytes:,})"
+        try:
+            if self.direct is None:
+                raise EventTooLargeError(self.url, f"event of {limit}")
+            try:
+                self.direct.deliverer(origin.gateway)
+            except LookupError:
+                raise EventTooLargeError(
+                    self.url,
+                    f"event of {limit}, and configmap/{origin.gateway} names no watchers this"
+                    " adapter can deliver to directly",
+                ) from None
+            log.warning(
+                "%s/%s: event of %s; delivering it directly", origin.kind, origin.source, limit
+            )
+            await self.direct.emitter(origin)(raw)
+        except Exception as exc:
+            if not done.done():
+                done.set_exception(exc)
+        else:
+            if not done.done():
+                done.set_result(None)
+
+    async def _send(self, origin: Origin, items: list[_Item]) -> None:
         pending = items
 
         async def attempt() -> _Answer:
             nonlocal pending
             async with self._window:
-                answer = await self._post(origin, [raw for raw, _ in pending])
+                answer = await self._post(origin, [part for part, _ in pending])
             pending = [
                 item
                 for item, ok in zip(pending, answer.accepted, strict=True)
@@ -174,16 +245,9 @@ class DispatcherInvoker:
             if not self._active[origin]:
                 del self._active[origin]
 
-    async def _post(self, origin: Origin, raws: Sequence[RawEvent]) -> _Answer:
-        body = json.dumps(
-            {
-                "gateway": origin.gateway,
-                "source": origin.source,
-                "kind": origin.kind,
-                "events": [raw.to_wire() for raw in raws],
-            }
-        ).encode()
-        none = (False,) * len(raws)
+    async def _post(self, origin: Origin, parts: Sequence[bytes]) -> _Answer:
+        body = _envelope(origin, parts)
+        none = (False,) * len(parts)
         try:
             async with self._client().post(
                 self.url,
@@ -200,15 +264,21 @@ class DispatcherInvoker:
         except aiohttp.ClientError as exc:
             return _Answer(none, f"{type(exc).__name__}: {exc}")
         if 200 <= status < 300:
-            return _Answer((True,) * len(raws), status=status)
+            return _Answer((True,) * len(parts), status=status)
         problem = f"HTTP {status}: {_error_text(text)}"
-        return _Answer(_results(text, len(raws)) or none, problem, status, retry_after)
+        return _Answer(_results(text, len(parts)) or none, problem, status, retry_after)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_requests, keepalive_timeout=30.0)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
+
+
+def _envelope(origin: Origin, parts: Sequence[bytes]) -> bytes:
+    """The dispatcher request ``{gateway, source, kind, events: [...]}`` around encoded events."""
+    head = json.dumps({"gateway": origin.gateway, "source": origin.source, "kind": origin.kind})
+    return head[:-1].encode() + b', "events": [' + b", ".join(parts) + b"]}"
 
 
 def _settle(done: asyncio.Future[None], ok: bool) -> bool:
@@ -220,7 +290,7 @@ def _settle(done: asyncio.Future[None], ok: bool) -> bool:
     return ok
 
 
-def _fail(items: Sequence[tuple[RawEvent, asyncio.Future[None]]], error: DispatchError) -> None:
+def _fail(items: Sequence[_Item], error: DispatchError) -> None:
     for _, done in items:
         if not done.done():
             done.set_exception(error)

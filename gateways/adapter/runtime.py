@@ -71,6 +71,9 @@ class AdapterRuntime:
     def _sink(self) -> Sink:
         """The dispatcher function over HTTP, or the dispatcher in this process (direct)."""
         settings, base = self.settings, self.settings.base
+        direct = Dispatcher(
+            base.ce_overrides, settings_watchers(base), max_in_flight=base.max_in_flight
+        )
         if settings.dispatch == "http" and settings.dispatcher_url:
             return DispatcherInvoker(
                 settings.dispatcher_url,
@@ -79,10 +82,10 @@ class AdapterRuntime:
                 max_requests=settings.max_requests,
                 timeout=settings.dispatch_timeout,
                 retries=settings.dispatch_retries,
+                max_request_bytes=base.max_request_bytes,
+                direct=direct,  # for an event too large for any request to the dispatcher
             )
-        return Dispatcher(
-            base.ce_overrides, settings_watchers(base), max_in_flight=base.max_in_flight
-        )
+        return direct
 
     async def start(self) -> None:
         open_registry(self.settings.base, self.reconciler)  # fails fast on the settings
