@@ -1,4 +1,4 @@
-"""MQTT, AMQP and Kafka through the whole adapter path, like NATS in tests/integration/adapter:
+"""MQTT, AMQP and Kafka through the whole adapter path, like NATS in tests/kinds/nats and tests/adapter:
 
 broker -> event-source server (gRPC) -> gateway client -> HTTP -> dispatcher function ->
 watcher. Messages arrive as CloudEvents; with the dispatcher stopped and started again, every
@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from tests.integration.adapter.kit import (
+from tests.adapter.kit import (
     FAST_DELIVERY,
     DispatcherService,
     start_adapter,
     wait_for_state,
 )
-from tests.integration.streams.test_mqtt import Publisher
 from tests.kinds.amqp.rabbit import Names
 from tests.kinds.amqp.rabbit import numbers as amqp_numbers
 from tests.kinds.amqp.rabbit import publish as amqp_publish
 from tests.kinds.kafka.kit import Topic
+from tests.kinds.mqtt.kit import Publisher
 from tests.kit import configmap, wait_until, write_registry
 from tests.servicekit import AmqpService, KafkaService, MqttService
 from tests.watcher import RecordingWatcher
