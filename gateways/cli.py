@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import cast
 
 from gateways import entrypoints
-from gateways.config import parse_source
-from gateways.dispatch import delivery_settings
-from gateways.errors import ConfigError, GatewayError
+from gateways.errors import GatewayError
 from gateways.hosting.process import run_process
-from gateways.registry.file import load_file
+from gateways.registry.validate import check_file
 from gateways.settings import Settings
 
 BUNDLED_EXAMPLE = "default.yaml"
@@ -113,26 +111,14 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    gateways, problems = load_file(args.file, args.gateway_type)
-    count = 0
-    for gateway in gateways:
-        try:
-            delivery_settings(gateway)
-        except ConfigError as exc:
-            problems.extend(f"{gateway.where}{problem}" for problem in exc.problems)
-        for entry in gateway.entries.values():
-            count += 1
-            try:
-                parse_source(entry.kind, entry.name, entry.value)
-            except ConfigError as exc:
-                where = f"{gateway.where}configmap/{gateway.name}: "
-                problems.extend(f"{where}{problem}" for problem in exc.problems)
-    for problem in problems:
+    checked = check_file(args.file, args.gateway_type)
+    for problem in checked.problems:
         print(problem)
-    if problems:
-        print(f"{args.file}: {len(problems)} problem(s)", file=sys.stderr)
+    if checked.problems:
+        print(f"{args.file}: {len(checked.problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"{args.file}: {count} source(s) in {len(gateways)} gateway(s), all valid")
+    gateways = len(checked.gateways)
+    print(f"{args.file}: {checked.sources} source(s) in {gateways} gateway(s), all valid")
     return 0
 
 
