@@ -74,11 +74,11 @@ class CalendarConfig:
             fields.problem("interval", "give schedule or interval, not both")
         if interval is not None and interval <= timedelta(0):
             fields.problem("interval", "must be positive")
-        timezone = fields.str("timezone", "UTC") or "UTC"
+        timezone = fields.str("timezone", "UTC", max_length=255) or "UTC"
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            fields.problem("timezone", f"{timezone!r} is not an IANA timezone")
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: no such file name
+            fields.problem("timezone", f"{timezone[:60]!r} is not an IANA timezone")
             timezone = "UTC"
         exclusions = _exdates(fields) | _exclusion_dates(fields)
         payload = _user_payload(fields.get("userPayload"))

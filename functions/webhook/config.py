@@ -10,6 +10,7 @@ from gateways.config.fields import Fields
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_MAX_PAYLOAD = 1 << 20
+MAX_PAYLOAD = 1 << 30  # a webhook body is held in memory whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class WebhookConfig:
                 "TLS needs both serverCertPath and serverKeyPath",
             )
         max_size = (
-            fields.int("maxPayloadSize", DEFAULT_MAX_PAYLOAD, minimum=1) or DEFAULT_MAX_PAYLOAD
+            fields.int("maxPayloadSize", DEFAULT_MAX_PAYLOAD, minimum=1, maximum=MAX_PAYLOAD)
+            or DEFAULT_MAX_PAYLOAD
         )
         bearer = SecretRef.parse(fields, "authSecret")  # the name later Argo releases use
         hmac = None
