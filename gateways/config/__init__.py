@@ -52,8 +52,10 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
+    if mark is None:  # ours (gateways.yamltext) say their line themselves
+        return str(exc)
     problem = getattr(exc, "problem", None) or str(exc)
-    return f"{problem} at line {mark.line + 1}" if mark is not None else problem
+    return f"{problem} at line {mark.line + 1}"
 
 
 __all__ = ["ConfigError", "Fields", "Problems", "parse_source"]
