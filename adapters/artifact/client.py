@@ -1,21 +1,32 @@
-"""The MinIO client of one artifact source: credentials from secret references, TLS from config.
+"""The MinIO side of one artifact source: its client (credentials from secret references, TLS
+from config) and its listen request.
 
 A listen request may stay silent for as long as the bucket is idle, so reads have no timeout;
-TCP keepalive finds a connection whose peer went away instead.
+TCP keepalive finds a connection whose peer went away instead. MinIO answers a listen request
+only once it has records to send (the server buffers about 4 KB before its first flush), so the
+request blocks until then, with no response object to close: stopping shuts the sockets of the
+source's own connection pool instead (:meth:`ConnectionPool.shut`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
+import threading
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import certifi
 import urllib3
 from minio import Minio
 from urllib3.connection import HTTPConnection
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.response import BaseHTTPResponse
 
-from gateways.config.artifact import ArtifactConfig
+from adapters.artifact.config import ArtifactConfig
 from gateways.secrets import resolve
 
 CONNECT_TIMEOUT = 10.0
@@ -29,7 +40,41 @@ _KEEPALIVE = [
 ]
 
 
-def http_pool(config: ArtifactConfig) -> urllib3.PoolManager:
+class ConnectionPool(urllib3.PoolManager):
+    """One source's HTTP connections, remembered so that :meth:`shut` can end a blocked read."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._opened: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()  # connections open on the source's thread, shut from the loop
+
+    def _new_pool(
+        self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
+    ) -> HTTPConnectionPool:
+        pool = super()._new_pool(scheme, host, port, request_context)
+        new_connection = pool._new_conn
+
+        def remembered() -> Any:
+            connection = new_connection()
+            with self._lock:
+                self._opened.add(connection)
+            return connection
+
+        pool._new_conn = remembered  # type: ignore[method-assign]
+        return pool
+
+    def shut(self) -> None:
+        """End every read on these connections (from any thread): the reader gets an error."""
+        with self._lock:
+            connections = list(self._opened)
+        for connection in connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def http_pool(config: ArtifactConfig) -> ConnectionPool:
     options: dict[str, Any] = {
         "timeout": urllib3.Timeout(connect=CONNECT_TIMEOUT, read=None),
         "maxsize": 2,
@@ -45,10 +90,10 @@ def http_pool(config: ArtifactConfig) -> urllib3.PoolManager:
         if tls is not None and tls.client_cert_path:
             options["cert_file"] = tls.client_cert_path
             options["key_file"] = tls.client_key_path
-    return urllib3.PoolManager(**options)
+    return ConnectionPool(**options)
 
 
-def build_client(config: ArtifactConfig) -> Minio:
+def build_client(config: ArtifactConfig, pool: ConnectionPool | None = None) -> Minio:
     """Raises SecretNotFoundError (a GatewayError) when a key cannot be resolved."""
     return Minio(
         config.endpoint,
@@ -56,5 +101,51 @@ def build_client(config: ArtifactConfig) -> Minio:
         secret_key=resolve(config.secret_key),
         secure=config.secure,
         region=config.region,
-        http_client=http_pool(config),
+        http_client=pool or http_pool(config),
     )
+
+
+class ListenStream:
+    """One ``listen_bucket_notification`` request of a bucket, read one notification at a time.
+
+    Read from one thread. Unlike minio's own iterator, a stream that ends is not opened again
+    behind the caller's back: :meth:`notifications` returns, and the source decides (after its
+    backoff) whether to open another. To stop a reader, set ``stopping`` and shut the pool.
+    """
+
+    def __init__(self, client: Minio, config: ArtifactConfig, stopping: threading.Event) -> None:
+        # minio builds the request (signing, query) and opens it lazily; we open it ourselves.
+        self._open = client.listen_bucket_notification(
+            config.bucket, prefix=config.prefix, suffix=config.suffix, events=config.events
+        )._func
+        self._stopping = stopping
+        self._response: BaseHTTPResponse | None = None
+
+    def notifications(self) -> Iterator[dict[str, Any]]:
+        """Each notification with records, as MinIO sends it; returns when the stream ended.
+
+        Blocks until MinIO first answers, then between notifications; raises when the
+        connection breaks (or its socket was shut).
+        """
+        if self._response is None and not self._stopping.is_set():
+            self._response = self._open()
+        response = self._response
+        while response is not None and not self._stopping.is_set():
+            line = response.readline()
+            if not line:
+                break
+            text = line.strip()  # MinIO keeps the stream alive with spaces between records
+            if not text:
+                continue
+            notification = json.loads(text)
+            if isinstance(notification, dict) and notification.get("Records"):
+                yield notification
+        self.close()
+
+    def close(self) -> None:
+        """Give the connection up (on the reading thread, or once no thread reads)."""
+        response, self._response = self._response, None
+        if response is not None:
+            with contextlib.suppress(Exception):
+                response.close()
+                response.release_conn()

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from gateways.config.artifact import ArtifactConfig
+from adapters.artifact.config import ArtifactConfig
 from gateways.source import RawEvent
 
 

@@ -1,31 +1,46 @@
 """Artifact sources: MinIO bucket notifications (``listen_bucket_notification``) as CloudEvents.
 
-The minio client's listen iterator blocks, so it runs on a thread of its own; each record
-crosses to the event loop and is emitted before the next is read, so a source has one delivery
-in flight. MinIO neither acknowledges nor replays notifications: a record whose delivery fails
-is retried with the config's backoff until delivered or the source stops (meanwhile MinIO drops
-what a slow listener cannot take). A broken stream reconnects with the same backoff; once its
-``steps`` are used up the source is marked failed. Filters: MinIO applies ``events``,
-``filter.prefix`` and ``filter.suffix``; they are checked again here.
+The listen stream is supervised (:class:`gateways.supervisor.Supervisor`, with the config's
+``backoff``). The minio client blocks, so each session reads the stream
+(:class:`~adapters.artifact.client.ListenStream`) on a thread of its own; each record crosses to
+the event loop and is emitted before the next is read, so a source has one delivery in flight
+and records arrive in order.
+
+MinIO neither acknowledges nor replays notifications, so a record whose delivery failed is held:
+the session ends (the source is ``degraded`` with the reason), and the next one, after the
+backoff, delivers the held records first and then reads on from the same listen stream, which
+stays open meanwhile (MinIO drops what a listener that does not read cannot take). A broken or
+ended stream is opened again after the backoff. Once the backoff's ``steps`` are used up, by
+either, the source is ``failed``. Filters: MinIO applies ``events``, ``filter.prefix`` and
+``filter.suffix``; they are checked again here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import threading
-from typing import Any
+from collections import deque
+from collections.abc import Callable
 
-from adapters.artifact.client import build_client
+from minio import Minio
+
+from adapters.artifact.client import ConnectionPool, ListenStream, build_client, http_pool
+from adapters.artifact.config import ArtifactConfig
 from adapters.artifact.message import raw_events
-from gateways.config.artifact import ArtifactConfig
-from gateways.kinds import SourceContext
+from gateways.kinds import SourceContext, SourceKind
+from gateways.loopbridge import post, settle
 from gateways.source import Emit, Origin, RawEvent
+from gateways.supervisor import Supervisor, describe
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 5.0  # seconds an in-flight delivery gets to finish on stop
+JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
+
+
+class DeliveryFailed(Exception):
+    """A record was not delivered; it is held for the next session."""
 
 
 class ArtifactSource:
@@ -43,122 +58,142 @@ class ArtifactSource:
         self.stop_grace = stop_grace
         scheme = "http" if config.insecure else "https"
         self.address = f"{scheme}://{config.endpoint}/{config.bucket}"
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.label = f"artifact {origin.gateway}/{origin.source}"
+        self._client: Minio | None = None
+        self._pool: ConnectionPool | None = None
         self._emit: Emit | None = None
-        self._events: Any = None  # the open listen iterator
+        self._supervisor: Supervisor | None = None
+        self._stopping = threading.Event()
+        # Between sessions, the open stream and the records not delivered yet (oldest first).
+        self._stream: ListenStream | None = None
+        self._held: deque[RawEvent] = deque()
         self._pending: concurrent.futures.Future[None] | None = None
-        self._state = ""
 
     async def start(self, emit: Emit) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._pool = http_pool(self.config)
+        self._client = build_client(self.config, self._pool)  # a missing secret fails here
         self._emit = emit
-        client = build_client(self.config)  # resolves the secrets: a missing one fails here
-        self._thread = threading.Thread(
-            target=self._listen, args=(client,), name=f"artifact {self.origin.source}", daemon=True
+        self._supervisor = Supervisor(
+            self.label, self.config.backoff, self._session, self._report, where=self.config.endpoint
         )
-        self._thread.start()
+        await self._supervisor.start()
 
     async def stop(self) -> None:
         self._stopping.set()
-        events = self._events
-        # minio keeps the open response private; shutting its socket is what ends a blocked read.
-        response = getattr(events, "_response", None)
-        if response is not None:
-            with contextlib.suppress(Exception):
-                response.shutdown()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, self.stop_grace)
-            if self._thread.is_alive() and self._pending is not None:
-                self._pending.cancel()
-                await asyncio.to_thread(self._thread.join, self.stop_grace)
-            self._thread = None
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            await supervisor.stop()
+        stream, self._stream = self._stream, None
+        if stream is not None:  # kept open for a session that will not come
+            stream.close()
+        if self._pool is not None:
+            self._pool.clear()
 
-    # ------------------------------------------------------------------ the listen thread
+    def _report(self, state: str, reason: str) -> None:
+        self.context.on_status(self.origin, state, reason)
 
-    def _listen(self, client: Any) -> None:
-        config = self.config
-        attempt = 0
-        while not self._stopping.is_set():
-            try:
-                if not client.bucket_exists(config.bucket):
-                    raise LookupError(f"bucket {config.bucket!r} does not exist")
-                self._report("running", "")
-                attempt = 0
-                self._events = client.listen_bucket_notification(
-                    config.bucket, prefix=config.prefix, suffix=config.suffix, events=config.events
-                )
-                with self._events as events:
-                    for notification in events:
-                        if self._stopping.is_set():
-                            return
-                        for raw in raw_events(notification, config):
-                            self._deliver(raw)
-            except Exception as exc:  # the stream broke: reconnect after a backoff
+    async def _session(self, connected: Callable[[], None]) -> str | None:
+        """Read the stream on a thread until it ends (returns) or fails (raises)."""
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[str | None] = loop.create_future()
+        threading.Thread(
+            target=self._thread, args=(loop, connected, ended), name=self.label, daemon=True
+        ).start()
+        try:
+            return await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            await self._interrupt(ended)
+            raise
+
+    async def _interrupt(self, ended: asyncio.Future[str | None]) -> None:
+        """End the session's thread: a delivery in flight gets ``stop_grace`` to finish."""
+        assert self._pool is not None
+        self._stopping.set()
+        self._pool.shut()  # ends a read (or a request MinIO has not answered yet)
+        ended.add_done_callback(_retrieve)  # how it ended no longer matters
+        await asyncio.wait({ended}, timeout=self.stop_grace if self._pending else JOIN_WITHIN)
+        if not ended.done():  # still delivering after the grace, or a connection opened since
+            pending = self._pending
+            if pending is not None:
+                pending.cancel()
+            self._pool.shut()
+            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
+        if not ended.done():
+            log.warning("%s: the listen thread did not end in time", self.label)
+
+    def _connected(self, connected: Callable[[], None]) -> None:
+        if not self._stopping.is_set():  # on the loop: a cancelled session stays unconnected
+            connected()
+
+    # ------------------------------------------------------------------ the session's thread
+
+    def _thread(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        connected: Callable[[], None],
+        ended: asyncio.Future[str | None],
+    ) -> None:
+        reason: str | None = None
+        error: BaseException | None = None
+        try:
+            reason = self._listen(loop, lambda: post(loop, self._connected, connected))
+        except BaseException as exc:
+            error = exc
+        post(loop, settle, ended, reason, error)
+
+    def _listen(self, loop: asyncio.AbstractEventLoop, connected: Callable[[], None]) -> str:
+        """Deliver what is held, then read on; a failed delivery keeps the stream open."""
+        config, client = self.config, self._client
+        assert client is not None
+        if self._stream is None:
+            if not client.bucket_exists(config.bucket):
+                raise LookupError(f"bucket {config.bucket!r} does not exist")
+            self._stream = ListenStream(client, config, self._stopping)
+        stream = self._stream
+        try:
+            self._deliver_held(loop)
+            connected()
+            for notification in stream.notifications():
                 if self._stopping.is_set():
-                    return
-                if config.backoff.exhausted(attempt):
-                    self._report("failed", f"gave up after {attempt} attempts: {_describe(exc)}")
-                    return
-                delay = config.backoff.delay(attempt)
-                attempt += 1
-                log.warning(
-                    "artifact %s: %s; reconnecting in %.1fs",
-                    self.origin.source,
-                    _describe(exc),
-                    delay,
-                )
-                self._report("degraded", f"{config.endpoint}: {_describe(exc)}")
-                self._stopping.wait(delay)
-            finally:
-                self._events = None
+                    break
+                self._held.extend(raw_events(notification, config))
+                self._deliver_held(loop)
+        except DeliveryFailed:
+            raise
+        except BaseException:
+            self._stream = None
+            stream.close()
+            raise
+        self._stream = None
+        stream.close()
+        return "the listen stream ended"
 
-    def _deliver(self, raw: RawEvent) -> None:
-        """Emit on the event loop and wait; retry with the backoff until delivered or stopping."""
-        assert self._loop is not None and self._emit is not None
-        attempt = 0
-        while not self._stopping.is_set():
-            self._pending = asyncio.run_coroutine_threadsafe(_emitting(self._emit, raw), self._loop)
+    def _deliver_held(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Emit the held records in order, each on the event loop, waiting for it."""
+        assert self._emit is not None
+        while self._held and not self._stopping.is_set():
+            raw = self._held[0]
+            self._pending = asyncio.run_coroutine_threadsafe(_emitting(self._emit, raw), loop)
             try:
                 self._pending.result()
             except concurrent.futures.CancelledError:
-                return
+                return  # stop cancelled it after the grace
             except Exception as exc:
-                delay = self.config.backoff.delay(attempt)
-                attempt += 1
-                self._report(
-                    "degraded", f"delivery of {raw.id or raw.subject} failed: {_describe(exc)}"
-                )
-                self._stopping.wait(delay)
-                continue
+                raise DeliveryFailed(
+                    f"delivery of {raw.id or raw.subject} failed: {describe(exc)}"
+                ) from exc
             finally:
                 self._pending = None
-            if attempt:
-                self._report("running", "")
-            return
-
-    def _report(self, state: str, reason: str) -> None:
-        loop = self._loop
-        if (state, reason) == (self._state, "") or loop is None or loop.is_closed():
-            return
-        self._state = state
-        loop.call_soon_threadsafe(self.context.on_status, self.origin, state, reason)
+            self._held.popleft()
 
 
 async def _emitting(emit: Emit, raw: RawEvent) -> None:
     await emit(raw)  # run_coroutine_threadsafe wants a coroutine; emit is any awaitable
 
 
-def _describe(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:300]
+def _retrieve(future: asyncio.Future[str | None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
-class _ArtifactKind:
-    name = "artifact"
-
-    def create(self, origin: Origin, config: Any, context: SourceContext) -> ArtifactSource:
-        return ArtifactSource(origin, config, context)
-
-
-KIND = _ArtifactKind()
+KIND = SourceKind(name="artifact", config=ArtifactConfig, create=ArtifactSource)

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from gateways.config.resource import Requirement, ResourceFilter
+from adapters.resource.config import ResourceFilter
+from adapters.resource.selectors import Requirement
 
 
 def passes(

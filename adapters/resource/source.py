@@ -1,11 +1,13 @@
 """Resource sources: a Kubernetes watch of any group/version/kind (or resource) as CloudEvents.
 
 Credentials: the pod's service account in a cluster, else ``$KUBECONFIG`` or ~/.kube/config;
-one API client serves every resource source of the process. The watch runs on a thread of its
-own (the official client blocks) and hands each change to the event loop, one at a time, so a
-source has one delivery in flight and changes arrive in order. See
-:mod:`adapters.resource.watch` for restarts and :mod:`adapters.resource.message` for the
-CloudEvent attributes.
+one API client serves every resource source of the process. The watch is supervised
+(:class:`gateways.supervisor.Supervisor`): each session lists and watches on a thread of its own
+(the official client blocks) until the API server fails it or a delivery fails, and the next
+session, after the backoff, goes on from the last checkpoint. Each change is handed to the
+event loop and emitted before the next is looked at, so a source has one delivery in flight
+and changes arrive in order. See :mod:`adapters.resource.client` for restarts and
+:mod:`adapters.resource.message` for the CloudEvent attributes.
 """
 
 from __future__ import annotations
@@ -13,18 +15,22 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from typing import Any
+import threading
+from collections.abc import Callable
 
 from adapters.resource.checkpoints import Checkpoints
-from adapters.resource.watch import ResourceWatch
+from adapters.resource.client import ResourceWatch
+from adapters.resource.config import ResourceConfig
 from gateways.config.common import Backoff
-from gateways.config.resource import ResourceConfig
-from gateways.kinds import SourceContext
+from gateways.kinds import SourceContext, SourceKind
+from gateways.loopbridge import post, settle
 from gateways.registry.kubeapi import KubeAPI, load_api_client
 from gateways.source import Emit, Origin, RawEvent
+from gateways.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 5.0  # seconds an in-flight delivery gets to finish on stop
+JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
 
 
 async def shared_api(context: SourceContext) -> KubeAPI:
@@ -50,69 +56,100 @@ class ResourceSource:
         self.origin = origin
         self.config = config
         self.context = context
-        self.backoff = backoff
+        self.backoff = backoff or Backoff()
         self.stop_grace = stop_grace
         where = f"namespace {config.namespace}" if config.namespace else "all namespaces"
         self.address = f"{config.api_version} {config.resource_kind or config.resource} in {where}"
         self._watch: ResourceWatch | None = None
+        self._supervisor: Supervisor | None = None
         self._pending: concurrent.futures.Future[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self, emit: Emit) -> None:
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         api = await shared_api(self.context)
         state_dir = self.context.settings.state_dir
 
         def checkpoints() -> Checkpoints:
             return Checkpoints(state_dir)
 
-        def deliver(raw: RawEvent) -> None:  # on the watch thread
+        def deliver(raw: RawEvent) -> None:  # on the session's thread
             self._pending = asyncio.run_coroutine_threadsafe(_emitting(emit, raw), loop)
             try:
                 self._pending.result()
             finally:
                 self._pending = None
 
+        name = f"{self.origin.gateway}/{self.origin.source}"
         self._watch = ResourceWatch(
             api,
             self.config,
-            name=f"{self.origin.gateway}/{self.origin.source}",
+            name=name,
             checkpoints=self.context.resource("resource-checkpoints", checkpoints),
             deliver=deliver,
-            report=self._report,
             discovery_dir=state_dir,
-            backoff=self.backoff,
         )
-        self._watch.start()
-
-    def _report(self, problem: str | None) -> None:  # on the watch thread
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        state, reason = ("running", "") if problem is None else ("degraded", problem)
-        loop.call_soon_threadsafe(self.context.on_status, self.origin, state, reason)
+        self._supervisor = Supervisor(f"resource {name}", self.backoff, self._session, self._report)
+        await self._supervisor.start()
 
     async def stop(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is None:
-            return
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            await supervisor.stop()
+
+    def _report(self, state: str, reason: str) -> None:
+        self.context.on_status(self.origin, state, reason)
+
+    async def _session(self, connected: Callable[[], None]) -> str | None:
+        """List and watch on a thread until that fails (raises); cancelled: stop the thread."""
+        watch = self._watch
+        assert watch is not None
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def ready() -> None:  # on the thread
+            post(loop, self._connected, watch, connected)
+
+        def run() -> None:
+            error: BaseException | None = None
+            try:
+                watch.session(ready)
+            except BaseException as exc:
+                error = exc
+            post(loop, settle, ended, None, error)
+
+        threading.Thread(target=run, name=f"watch {watch.name}", daemon=True).start()
+        try:
+            await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            await self._interrupt(watch, ended)
+            raise
+        return "the watch ended"  # only when stopped from elsewhere
+
+    @staticmethod
+    def _connected(watch: ResourceWatch, connected: Callable[[], None]) -> None:
+        if not watch.stopping:  # on the loop: a cancelled session stays unconnected
+            connected()
+
+    async def _interrupt(self, watch: ResourceWatch, ended: asyncio.Future[None]) -> None:
+        """End the session's thread: a delivery in flight gets ``stop_grace`` to finish."""
         watch.stop()
-        await asyncio.to_thread(watch.join, self.stop_grace)
+        ended.add_done_callback(_retrieve)  # how it ended no longer matters
+        await asyncio.wait({ended}, timeout=self.stop_grace if self._pending else JOIN_WITHIN)
         pending = self._pending
-        if pending is not None:  # a delivery still running after the grace period
+        if not ended.done() and pending is not None:  # still delivering after the grace
             pending.cancel()
-            await asyncio.to_thread(watch.join, self.stop_grace)
+            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
+        if not ended.done():
+            log.warning("resource %s: the watch thread did not end in time", watch.name)
 
 
 async def _emitting(emit: Emit, raw: RawEvent) -> None:
     await emit(raw)  # run_coroutine_threadsafe wants a coroutine; emit is any awaitable
 
 
-class _ResourceKind:
-    name = "resource"
-
-    def create(self, origin: Origin, config: Any, context: SourceContext) -> ResourceSource:
-        return ResourceSource(origin, config, context)
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
-KIND = _ResourceKind()
+KIND = SourceKind(name="resource", config=ResourceConfig, create=ResourceSource)

@@ -5,12 +5,17 @@ it failed; a 410 Gone (etcd compacted that version) lists again. Subclasses say 
 and what to do with what arrives; their hooks run on the reflector's thread, and a hook that
 raises (a delivery that failed, say) makes the same events come again after a backoff, because
 the resourceVersion only moves past an event once its hook returned.
+
+:meth:`Reflector.session` watches until a failure, for a caller that supervises it (a resource
+source, through :class:`gateways.supervisor.Supervisor`); :meth:`Reflector.run` retries on its
+own thread with the reflector's backoff (the registry's ConfigMap watches).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateways.config.common import Backoff
@@ -101,12 +106,16 @@ class Reflector:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def run(self) -> None:
-        attempt = 0
+    def session(self, connected: Callable[[], None]) -> None:
+        """Watch until a failure (raised, for the caller to back off) or ``stop`` (returns).
+
+        Blocks: run it on a thread of its own. A watch that ends is opened again at once from
+        the last resourceVersion; a 410 Gone lists again; a failure ``recover`` adapts to is
+        tried again at once. ``connected`` is called each time a watch opened.
+        """
         while not self.stopping:
             try:
-                self._cycle()
-                attempt = 0
+                self._cycle(connected)
             except GoneError:
                 log.info(
                     "watch %s: resourceVersion %s expired; listing again",
@@ -114,18 +123,34 @@ class Reflector:
                     self.resource_version,
                 )
                 self.resource_version, self.prime = None, False
-            except Exception as exc:  # every failure is retried; the hooks decide what it means
+            except Exception as exc:  # the hooks decide what a failure means
+                if self.stopping:
+                    return
+                if not self.recover(exc):
+                    raise
+
+    def run(self) -> None:
+        """Sessions one after another on this thread, with the reflector's own backoff."""
+        attempt = 0
+
+        def connected() -> None:
+            nonlocal attempt
+            attempt = 0
+            self._set_problem(None)
+
+        while not self.stopping:
+            try:
+                self.session(connected)
+            except Exception as exc:  # every failure is retried
                 if self.stopping:
                     break
-                if self.recover(exc):
-                    continue
                 self._set_problem(_describe(exc))
                 delay = self.backoff.delay(attempt)
                 attempt += 1
                 log.warning("watch %s: %s; retrying in %.1fs", self.name, _describe(exc), delay)
                 self._stopping.wait(delay)
 
-    def _cycle(self) -> None:
+    def _cycle(self, connected: Callable[[], None]) -> None:
         target = self.target()
         if self.resource_version is None or self.prime:
             exact = self.prime
@@ -150,7 +175,7 @@ class Reflector:
         try:
             if self.stopping:  # stop() came while the request was being opened
                 return
-            self._set_problem(None)
+            connected()
             for event in self._stream:
                 if self.stopping:
                     return

@@ -1,8 +1,10 @@
-"""The watch behind one resource source: discovery, the objects seen so far, and checkpoints.
+"""The API-server side of one resource source: discovery, list and watch (a
+:class:`~gateways.registry.reflector.Reflector`), the objects seen so far, and checkpoints.
 
-Runs on the reflector's thread. Each change is delivered (``deliver`` blocks until the
-dispatcher accepted it) before the next is looked at and before its resourceVersion is
-checkpointed, so a delivery that fails is retried from the watch, in order.
+Runs on the session's thread (see :mod:`adapters.resource.source`). Each change is delivered
+(``deliver`` blocks until the dispatcher accepted it) before the next is looked at and before
+its resourceVersion is checkpointed, so a delivery that fails ends the session, and the next
+session delivers it again, in order.
 
 Start and restart:
 
@@ -32,10 +34,10 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from adapters.resource.checkpoints import Checkpoint, Checkpoints
+from adapters.resource.config import ResourceConfig
 from adapters.resource.filters import creation_time, passes
 from adapters.resource.message import ACTIONS, EVENT_TYPES, newer, raw_event, uid_of, version_of
-from gateways.config.common import Backoff
-from gateways.config.resource import Requirement, ResourceConfig
+from adapters.resource.selectors import Requirement
 from gateways.errors import GatewayError
 from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object
 from gateways.registry.reflector import Reflector, Target
@@ -62,14 +64,11 @@ class ResourceWatch(Reflector):
         name: str,
         checkpoints: Checkpoints,
         deliver: Callable[[RawEvent], None],
-        report: Callable[[str | None], None],
         discovery_dir: Path,
-        backoff: Backoff | None = None,
     ) -> None:
         self.config = config
         self.checkpoints = checkpoints
         self.deliver = deliver
-        self.on_report = report
         self.discovery_dir = discovery_dir
         self.key = target_key(config)
         checkpoint = checkpoints.load(name)
@@ -79,7 +78,6 @@ class ResourceWatch(Reflector):
         super().__init__(
             api,
             name,
-            backoff=backoff,
             resource_version=checkpoint.resource_version if checkpoint else None,
             prime=checkpoint is not None,
         )
@@ -91,6 +89,23 @@ class ResourceWatch(Reflector):
         self.kind = config.resource_kind or ""
         self.client_fields: tuple[Requirement, ...] = ()
         self._target: Target | None = None
+        # A delivery failed, and nothing after it was checkpointed yet: not connected again.
+        self.owed = False
+        self._connected: Callable[[], None] = lambda: None
+
+    def session(self, connected: Callable[[], None]) -> None:
+        """One supervisor session (see :meth:`Reflector.session`).
+
+        The source is connected once the API server answered its list (delivering what was
+        listed may take long) or a watch opened; after a failed delivery, only once a
+        checkpoint was reached again, so a delivery that keeps failing backs off further.
+        """
+        self._connected = connected
+        super().session(self._ready)
+
+    def _ready(self) -> None:
+        if not self.owed:
+            self._connected()
 
     def target(self) -> Target:
         if self._target is None:
@@ -135,12 +150,10 @@ class ResourceWatch(Reflector):
             return True
         return False
 
-    def report(self, problem: str | None) -> None:
-        self.on_report(problem)
-
     # ------------------------------------------------------------------ changes
 
     def listed(self, objects: list[Object], resource_version: str, exact: bool) -> None:
+        self._ready()
         current = {uid_of(obj): obj for obj in objects}
         if exact:
             self.known, self.floor = current, None
@@ -184,16 +197,19 @@ class ResourceWatch(Reflector):
             obj, self.config.filter, started=self.started, fields=self.client_fields
         )
         if wanted:
-            self.deliver(
-                raw_event(
-                    action,
-                    obj,
-                    old,
-                    group=self.config.group,
-                    version=self.config.version,
-                    kind=self.kind,
-                )
+            raw = raw_event(
+                action,
+                obj,
+                old,
+                group=self.config.group,
+                version=self.config.version,
+                kind=self.kind,
             )
+            try:
+                self.deliver(raw)
+            except BaseException:
+                self.owed = True
+                raise
         if action == "delete":
             self.known.pop(uid_of(obj), None)
         else:
@@ -201,6 +217,9 @@ class ResourceWatch(Reflector):
         return wanted
 
     def _checkpoint(self, resource_version: str) -> None:
+        if self.owed:  # everything up to here was delivered, the change that failed included
+            self.owed = False
+            self._connected()
         if not resource_version or resource_version == self.saved_version:
             return
         checkpoint = Checkpoint(resource_version, datetime.now(UTC), self.started, self.key)

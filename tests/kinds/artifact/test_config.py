@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.artifact.config import ArtifactConfig
 from gateways.config import ConfigError, parse_source
-from gateways.config.artifact import ArtifactConfig
 from gateways.config.common import Backoff, SecretRef
 from tests.unit.config.kit import parser, problem_lister
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar
 
-from gateways.config.fields import Fields
-from gateways.config.selectors import (
+from adapters.resource.selectors import (
     DNS_LABEL,
     DNS_SUBDOMAIN,
     OPERATOR_ALIASES,
@@ -27,6 +26,7 @@ from gateways.config.selectors import (
     parse_selector,
     selector_text,
 )
+from gateways.config.fields import Fields
 
 EVENT_TYPES = frozenset({"ADD", "UPDATE", "DELETE"})
 _EVENT_ALIASES = {"ADDED": "ADD", "MODIFIED": "UPDATE", "DELETED": "DELETE"}

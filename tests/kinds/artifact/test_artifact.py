@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -11,61 +10,39 @@ import pytest
 
 from gateways.events.model import CloudEvent
 from gateways.runtime import GatewayRuntime
-from tests.integration.artifact.conftest import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, Bucket
+from tests.kinds.artifact.conftest import (
+    FILLER,
+    SECRET_KEY_VARIABLE,
+    Bucket,
+    source_fields,
+    subjects,
+)
 from tests.kit import configmap, start_gateway, status_of, wait_until, write_registry
 from tests.servicekit import MinioService
 from tests.watcher import RecordingWatcher
 
 pytestmark = [pytest.mark.minio, pytest.mark.timeout(120)]
 GATEWAY, SOURCE = "artifact-gateway", "uploads"
-FILLER = "zz-filler-"
-
-
-def artifact_source(minio: MinioService, bucket: Bucket, **extra: Any) -> dict[str, Any]:
-    return {
-        "endpoint": minio.endpoint,
-        "bucket": {"name": bucket.name},
-        "insecure": True,
-        "accessKey": {"env": ACCESS_KEY_VARIABLE},
-        "secretKey": {"env": SECRET_KEY_VARIABLE},
-        "events": ["s3:ObjectCreated:*"],
-        "backoff": {"duration": "100ms", "factor": 2, "jitter": 0, "cap": "1s"},
-        **extra,
-    }
 
 
 async def run_gateway(
-    tmp_path: Path, source: dict[str, Any], watcher: RecordingWatcher
+    tmp_path: Path,
+    source: dict[str, Any],
+    watcher: RecordingWatcher,
+    bucket: Bucket,
+    filler: tuple[str, str] = ("", ""),
 ) -> GatewayRuntime:
+    """The gateway running the source, its listen request landed (a filler arrived)."""
     document = configmap(GATEWAY, "artifact", {SOURCE: source}, watchers=[watcher.url])
     runtime = await start_gateway(write_registry(tmp_path / "registry.yaml", document), tmp_path)
     await wait_until(lambda: status_of(runtime, SOURCE).state == "running", timeout=10)
-    await asyncio.sleep(0.5)  # running means the bucket answered; let the listen request land
+    await bucket.pump(lambda: bool(watcher.events), *filler)
     return runtime
 
 
 def keys(watcher: RecordingWatcher) -> list[str]:
     """Object keys of the events received, fillers left out."""
-    return [
-        e.attributes["subject"] for e in watcher.events if FILLER not in e.attributes["subject"]
-    ]
-
-
-async def pump_until(
-    watcher: RecordingWatcher, bucket: Bucket, wanted: set[str], filler: tuple[str, str] = ("", "")
-) -> None:
-    """Put filler objects until every key in ``wanted`` arrived.
-
-    The MinIO server the tests run flushes a listen stream only once about 4 KB of records
-    are buffered, so a few more records push the ones under test out.
-    """
-    prefix, suffix = filler
-    async with asyncio.timeout(60):
-        for number in range(10_000):
-            if wanted <= set(keys(watcher)):
-                return
-            await bucket.put(f"{prefix}{FILLER}{number}{suffix}")
-            await asyncio.sleep(0.1)
+    return subjects(watcher.events)
 
 
 def record(event: CloudEvent) -> dict[str, Any]:
@@ -76,11 +53,11 @@ def record(event: CloudEvent) -> dict[str, Any]:
 async def test_two_objects_two_events(
     minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
 ) -> None:
-    runtime = await run_gateway(tmp_path, artifact_source(minio_service, bucket), watcher)
+    runtime = await run_gateway(tmp_path, source_fields(minio_service, bucket), watcher, bucket)
     try:
         await bucket.put("reports/one.csv", b"a,b\n1,2\n", "text/csv")
         await bucket.put("reports/two.json", b'{"x": 1}', "application/json")
-        await pump_until(watcher, bucket, {"reports/one.csv", "reports/two.json"})
+        await bucket.pump(lambda: {"reports/one.csv", "reports/two.json"} <= set(keys(watcher)))
     finally:
         await runtime.stop()
 
@@ -108,12 +85,12 @@ async def test_two_objects_two_events(
 async def test_prefix_and_suffix_filter(
     minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
 ) -> None:
-    source = artifact_source(minio_service, bucket, filter={"prefix": "in/", "suffix": ".txt"})
-    runtime = await run_gateway(tmp_path, source, watcher)
+    source = source_fields(minio_service, bucket, filter={"prefix": "in/", "suffix": ".txt"})
+    runtime = await run_gateway(tmp_path, source, watcher, bucket, filler=("in/", ".txt"))
     try:
         for key in ("in/a.txt", "out/b.txt", "in/c.bin", "in/d.txt"):
             await bucket.put(key)
-        await pump_until(watcher, bucket, {"in/a.txt", "in/d.txt"}, filler=("in/", ".txt"))
+        await bucket.pump(lambda: {"in/a.txt", "in/d.txt"} <= set(keys(watcher)), "in/", ".txt")
     finally:
         await runtime.stop()
     assert keys(watcher) == ["in/a.txt", "in/d.txt"]
@@ -130,7 +107,7 @@ async def test_wrong_credentials_are_reported(
 ) -> None:
     monkeypatch.setenv(SECRET_KEY_VARIABLE, "not-the-secret")
     document = configmap(
-        GATEWAY, "artifact", {SOURCE: artifact_source(minio_service, bucket)}, [watcher.url]
+        GATEWAY, "artifact", {SOURCE: source_fields(minio_service, bucket)}, [watcher.url]
     )
     runtime = await start_gateway(write_registry(tmp_path / "registry.yaml", document), tmp_path)
     try:

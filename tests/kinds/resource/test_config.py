@@ -6,14 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.resource.config import EVENT_TYPES, ResourceConfig, ResourceFilter
+from adapters.resource.selectors import Requirement, parse_selector
 from gateways.config import ConfigError, parse_source
-from gateways.config.resource import (
-    EVENT_TYPES,
-    Requirement,
-    ResourceConfig,
-    ResourceFilter,
-    parse_selector,
-)
 from tests.unit.config.kit import parser, problem_lister
 
 parse = parser("resource", ResourceConfig)
