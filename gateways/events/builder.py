@@ -24,7 +24,12 @@ from datetime import UTC, datetime
 
 from gateways.errors import EventFormatError
 from gateways.events import http
-from gateways.events.model import SPEC_VERSION, CloudEvent, valid_extension_name
+from gateways.events.model import (
+    SPEC_VERSION,
+    CloudEvent,
+    valid_extension_name,
+    valid_media_type,
+)
 from gateways.source import Origin, RawEvent
 
 TYPE_PREFIX = "dev.gateways"
@@ -71,7 +76,17 @@ def build(raw: RawEvent, origin: Origin, overrides: Mapping[str, str] | None = N
             "type": event_type(origin.kind, raw.action),
             "time": _rfc3339(raw.time or datetime.now(UTC)),
         }
-        content_type = raw.content_type or sniff_content_type(raw.payload)
+        content_type = raw.content_type
+        if content_type is not None and not valid_media_type(content_type):
+            # A transport's broken content-type property: the payload still travels.
+            log.warning(
+                "%s/%s: content type %r is not a media type; sniffed instead",
+                origin.gateway,
+                origin.source,
+                content_type[:60],
+            )
+            content_type = None
+        content_type = content_type or sniff_content_type(raw.payload)
         if content_type:
             attributes["datacontenttype"] = content_type
         if raw.subject is not None:

@@ -13,6 +13,10 @@ SPEC_VERSION = "1.0"
 REQUIRED = ("specversion", "id", "source", "type")
 OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+# RFC 9110 media type: type "/" subtype, then parameters; printable ASCII only (it travels as
+# the HTTP Content-Type header, which cannot be percent-encoded as ce- headers are).
+_MEDIA_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # noqa: S105 (a regex, not a secret)
+_MEDIA_TYPE = re.compile(rf"{_MEDIA_TOKEN}/{_MEDIA_TOKEN}(?:[ \t]*;[\x20-\x7e\t]*)?")
 _JSON_TYPE = re.compile(
     r"^application/(?:[\w.+-]+\+)?json(?:\s*;.*)?$|^text/json(?:\s*;.*)?$", re.I
 )
@@ -21,6 +25,10 @@ _JSON_TYPE = re.compile(
 def is_json_type(content_type: str | None) -> bool:
     """True for ``application/json``, ``*/*+json`` and ``text/json`` (parameters allowed)."""
     return content_type is not None and bool(_JSON_TYPE.match(content_type.strip()))
+
+
+def valid_media_type(value: str) -> bool:
+    return len(value) <= 1024 and _MEDIA_TYPE.fullmatch(value) is not None
 
 
 def valid_extension_name(name: str) -> bool:
@@ -74,6 +82,8 @@ class CloudEvent:
                 problems.append(f"{name}: attribute names are 1-20 characters of a-z and 0-9")
             elif not isinstance(value, str | int | bool):
                 problems.append(f"{name}: value must be a string, integer or boolean")
+            elif name == "datacontenttype" and not valid_media_type(str(value)):
+                problems.append(f"{name}: {str(value)[:60]!r} is not a media type")
         if problems:
             raise EventFormatError("invalid CloudEvent: " + "; ".join(problems))
         return self

@@ -10,11 +10,33 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateways.function import FunctionApp, Request, Response
 
 DEFAULT_BODY_LIMIT = 10 << 20
+# The request line and each header line; larger ones get 400 (aiohttp's defaults, named here).
+MAX_LINE = 8190
+MAX_FIELD = 8190
 log = logging.getLogger(__name__)
+
+
+class _ClientMistakes(logging.Filter):
+    """A request aiohttp cannot parse is the client's mistake (it gets a 400): one warning
+    line, not an error with a traceback. Failures of the server itself stay errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 500) < 500:
+            reason = (exc.message or type(exc).__name__).strip().splitlines()[0]
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "malformed request answered %d: %s", (exc.code, reason)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_PROTOCOL_LOG = logging.getLogger("gateways.http")
+_PROTOCOL_LOG.addFilter(_ClientMistakes())
 
 
 @runtime_checkable
@@ -37,7 +59,13 @@ class Listener:
     async def start(self) -> None:
         # Resolved once: a runtime Protocol check per request costs more than the routing.
         self._body_limit = self.app.body_limit if isinstance(self.app, BodyLimited) else None
-        server = web.Server(self._serve, access_log=None)
+        server = web.Server(
+            self._serve,
+            access_log=None,
+            logger=_PROTOCOL_LOG,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_FIELD,
+        )
         self._runner = web.ServerRunner(server, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(

@@ -1,4 +1,4 @@
-"""MQTT, AMQP and Kafka through the whole adapter path, like NATS in tests/kinds/nats and tests/adapter:
+"""MQTT, AMQP and Kafka through the whole adapter path, as NATS in tests/kinds/nats:
 
 broker -> event-source server (gRPC) -> gateway client -> HTTP -> dispatcher function ->
 watcher. Messages arrive as CloudEvents; with the dispatcher stopped and started again, every
