@@ -90,8 +90,8 @@ class RawEvent:
         if "data_base64" in wire:
             try:
                 payload = base64.b64decode(_text(wire, "data_base64") or "", validate=True)
-            except binascii.Error as exc:
-                raise EventFormatError(f"raw event: data_base64: {exc}") from None
+            except (binascii.Error, ValueError):  # ValueError: not even ASCII
+                raise EventFormatError("raw event: data_base64: not valid base64") from None
         else:
             payload = (_text(wire, "data") or "").encode("utf-8")
         time_text = _text(wire, "time")

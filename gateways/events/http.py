@@ -76,7 +76,7 @@ def from_json(document: Any) -> CloudEvent:
     if "data_base64" in document:
         try:
             data = base64.b64decode(document["data_base64"], validate=True)
-        except (binascii.Error, TypeError):
+        except (binascii.Error, TypeError, ValueError):
             raise EventFormatError("data_base64: not valid base64") from None
     elif "data" in document:
         value = document["data"]

@@ -4,6 +4,7 @@ always an answer in bounded time."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -124,13 +125,19 @@ json_values = st.recursive(
 )
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def _surrogates(text: str) -> str:
     return text.replace("\\u00e9", "\\ud800")  # a lone surrogate, as JSON may carry one
 
 
 @st.composite
-def bodies(draw: st.DrawFn) -> bytes:
-    kind = draw(st.sampled_from(["bytes", "json", "raw events", "structured", "big"]))
+def bodies(draw: st.DrawFn, raw_share: int = 2) -> bytes:
+    """Any body; ``raw_share`` in that many and four more are the dispatcher's raw events."""
+    others = ["bytes", "json", "structured", "big"]
+    kind = draw(st.sampled_from(["raw events"] * raw_share + others))
     if kind == "bytes":
         return draw(st.binary(max_size=2000))
     if kind == "big":
@@ -147,40 +154,72 @@ def bodies(draw: st.DrawFn) -> bytes:
         }
         event.update(draw(st.dictionaries(st.text(max_size=12), json_values, max_size=3)))
         return _surrogates(json.dumps(event)).encode()
+    any_text = st.text(max_size=20)
+    content_types = st.sampled_from(
+        [
+            "application/json",
+            "text/plain; charset=utf-8",
+            "application/cloudevents+json",
+            "x",
+            "\u001f",
+            "ü/x",
+            "a/b; q=\u0000",
+            "",
+        ]
+    )
+    wrong = st.one_of(json_values, any_text)
     events = draw(
         st.lists(
             st.fixed_dictionaries(
                 {},
                 optional={
-                    "data": st.one_of(st.text(), json_values),
-                    "data_base64": st.text(max_size=20),
-                    "id": st.one_of(st.text(max_size=10), json_values),
-                    "subject": st.text(max_size=10),
-                    "time": st.text(max_size=30),
-                    "contenttype": st.text(max_size=20),
-                    "binding": st.sampled_from(["none", "http", "kafka", "x", "mqtt"]),
+                    "data": st.one_of(any_text, st.text(max_size=2000)),
+                    "data_base64": st.one_of(st.binary(max_size=50).map(_b64), any_text),
+                    "id": st.one_of(any_text, wrong),
+                    "subject": any_text,
+                    "time": st.one_of(st.sampled_from(["2026-01-01T00:00:00Z", "x"]), any_text),
+                    "contenttype": st.one_of(content_types, wrong),
+                    "action": st.one_of(st.sampled_from(["created", "a.b"]), any_text),
+                    "binding": st.sampled_from(["none", "http", "kafka", "amqp", "mqtt", "x"]),
                     "extensions": st.one_of(
-                        st.dictionaries(st.text(max_size=20), st.text(max_size=10)), json_values
+                        st.dictionaries(st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True), any_text),
+                        st.dictionaries(any_text, any_text),
+                        wrong,
                     ),
-                    "headers": st.dictionaries(st.text(max_size=10), st.text(max_size=10)),
+                    "headers": st.dictionaries(
+                        st.sampled_from(
+                            [
+                                "ce-specversion",
+                                "ce-id",
+                                "ce-source",
+                                "ce-type",
+                                "ce_specversion",
+                                "cloudEvents:id",
+                                "specversion",
+                                "x",
+                            ]
+                        ),
+                        st.one_of(st.just("1.0"), any_text),
+                    ),
                 },
             ),
+            min_size=1,
             max_size=4,
         )
     )
     document: Any = {
-        "gateway": draw(st.sampled_from(["streams", "nope", ""])),
+        "gateway": draw(st.sampled_from(["streams", "streams", "streams", "nope", ""])),
         "source": "s",
         "kind": "nats",
         "events": events,
     }
-    if draw(st.integers(0, 5)) == 0:
+    if draw(st.integers(0, 9)) == 0:
         document = draw(json_values)
     return _surrogates(json.dumps(document).replace("\\u00e9", "\\ud800")).encode()
 
 
 @st.composite
-def requests(draw: st.DrawFn, paths: list[bytes]) -> bytes:
+def requests(draw: st.DrawFn, paths: list[bytes], raw_share: int = 2) -> bytes:
     methods = [b"POST"] * 6 + [b"GET", b"PUT", b"HEAD", b"OPTIONS", b"DELETE"]
     method = draw(st.sampled_from(methods)) if draw(st.integers(0, 9)) else draw(token)
     path = draw(
@@ -202,7 +241,7 @@ def requests(draw: st.DrawFn, paths: list[bytes]) -> bytes:
             st.binary(min_size=1, max_size=30).map(lambda b: b"/" + b.replace(b" ", b"")),
         )
     )
-    chosen = draw(headers)
+    chosen = draw(headers) if draw(st.booleans()) else []
     content_type = draw(
         st.sampled_from(
             [
@@ -216,7 +255,7 @@ def requests(draw: st.DrawFn, paths: list[bytes]) -> bytes:
     )
     if content_type:
         chosen.append((b"content-type", content_type))
-    body = draw(bodies())
+    body = draw(bodies(raw_share))
     return http_request(method, path, chosen, body, chunked=draw(st.booleans()))
 
 
@@ -237,6 +276,6 @@ def test_generated_webhook_requests(servers: Servers, request: bytes) -> None:
     check(servers, servers.port, request, "webhook requests")
 
 
-@given(request=requests([b"/", b"/dispatch"]))
+@given(request=requests([b"/", b"/dispatch"], raw_share=12))
 def test_generated_dispatcher_requests(servers: Servers, request: bytes) -> None:
     check(servers, servers.dispatcher.port, request, "dispatcher requests")
