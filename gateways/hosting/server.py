@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
 
 from gateways.function import FunctionApp, Request, Response
 
@@ -18,6 +19,12 @@ DEFAULT_BODY_LIMIT = 10 << 20
 # The request line and each header line; larger ones get 400 (aiohttp's defaults, named here).
 MAX_LINE = 8190
 MAX_FIELD = 8190
+MAX_HEADERS = 128
+# A connection whose request line and headers take longer than this is closed (slow clients
+# must not hold connections); a body that takes longer than BODY_TIMEOUT is answered 408.
+HEADER_TIMEOUT = 10.0
+BODY_TIMEOUT = 60.0
+KEEPALIVE_TIMEOUT = 75.0  # an idle keep-alive connection is closed after this
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +44,39 @@ class _ClientMistakes(logging.Filter):
 
 _PROTOCOL_LOG = logging.getLogger("gateways.http")
 _PROTOCOL_LOG.addFilter(_ClientMistakes())
+
+
+class _Connection(RequestHandler):
+    """aiohttp's connection handler with a deadline on each request's line and headers."""
+
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.await_headers(HEADER_TIMEOUT)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.headers_read()
+        super().connection_lost(exc)
+
+    def await_headers(self, within: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._header_timer = loop.call_later(within, self._too_slow, within)
+
+    def headers_read(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self, within: float) -> None:
+        _PROTOCOL_LOG.info("closed a connection that sent no complete request in %gs", within)
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _Connection(self, loop=asyncio.get_running_loop(), **self._kwargs)
 
 
 @runtime_checkable
@@ -59,12 +99,14 @@ class Listener:
     async def start(self) -> None:
         # Resolved once: a runtime Protocol check per request costs more than the routing.
         self._body_limit = self.app.body_limit if isinstance(self.app, BodyLimited) else None
-        server = web.Server(
+        server = _Server(
             self._serve,
             access_log=None,
             logger=_PROTOCOL_LOG,
+            keepalive_timeout=KEEPALIVE_TIMEOUT,
             max_line_size=MAX_LINE,
             max_field_size=MAX_FIELD,
+            max_headers=MAX_HEADERS,
         )
         self._runner = web.ServerRunner(server, shutdown_timeout=5.0)
         await self._runner.setup()
@@ -86,6 +128,17 @@ class Listener:
         return f"{scheme}://{self.host}:{self.port}"
 
     async def _serve(self, http_request: web.BaseRequest) -> web.StreamResponse:
+        connection = http_request.protocol
+        if isinstance(connection, _Connection):
+            connection.headers_read()
+        try:
+            return await self._answer(http_request)
+        finally:
+            if isinstance(connection, _Connection) and connection.transport is not None:
+                # The next request on this keep-alive connection: idle, then its headers.
+                connection.await_headers(KEEPALIVE_TIMEOUT + HEADER_TIMEOUT)
+
+    async def _answer(self, http_request: web.BaseRequest) -> web.StreamResponse:
         headers = {}
         for name, value in http_request.headers.items():
             try:
@@ -104,12 +157,18 @@ class Listener:
         if length is not None and length > limit:
             return _too_large(limit)
         try:
-            if length == 0 or not http_request.can_read_body:
-                body: bytes | None = b""
-            elif length is not None:  # within the limit: read it in one call
-                body = await http_request.content.readexactly(length)
-            else:
-                body = await _read_body(http_request, limit)
+            async with asyncio.timeout(BODY_TIMEOUT):
+                if length == 0 or not http_request.can_read_body:
+                    body: bytes | None = b""
+                elif length is not None:  # within the limit: read it in one call
+                    body = await http_request.content.readexactly(length)
+                else:
+                    body = await _read_body(http_request, limit)
+        except TimeoutError:
+            log.warning(
+                "%s: request body not read in %gs; 408", _printable(http_request.path), BODY_TIMEOUT
+            )
+            return to_aiohttp(Response.error(408, f"request body not read in {BODY_TIMEOUT:g}s"))
         except (asyncio.IncompleteReadError, ConnectionError, ClientPayloadError) as exc:
             # The client went away or sent a broken body: its mistake, one line, no traceback.
             log.warning(
