@@ -41,7 +41,12 @@ class Registry(Protocol):
 def open_registry(settings: Settings, reconciler: Reconciler) -> Registry:
     """The registry backend the settings name, feeding ``reconciler``; SettingsError if none."""
     if settings.registry_file is not None:
-        return FileRegistry(settings.registry_file, reconciler.apply, settings.gateway_type)
+        return FileRegistry(
+            settings.registry_file,
+            reconciler.apply,
+            settings.gateway_type,
+            on_unreadable=reconciler.report_problems,
+        )
     if settings.configmaps:
         from gateways.registry.kube import KubeRegistry  # only needed in a cluster
 

@@ -61,9 +61,12 @@ class FileRegistry:
         on_change: OnChange,
         default_kind: str | None = None,
         poll_seconds: float = 0.5,
+        on_unreadable: Callable[[list[str]], None] = lambda problems: None,
     ) -> None:
         self.path = path
         self.on_change = on_change
+        # Told the problems of an edit that could not be read at all (what runs keeps running).
+        self.on_unreadable = on_unreadable
         self.default_kind = default_kind
         self.poll_seconds = poll_seconds
         self._stamp: tuple[int, int, int] | None = None
@@ -118,6 +121,7 @@ class FileRegistry:
             log.error(
                 "registry %s: %s; keeping the sources that run", self.path, "; ".join(problems)
             )
+            self.on_unreadable([f"{p} (the sources that ran keep running)" for p in problems])
             return
         self._digest = digest
         await self.on_change(gateways, problems)

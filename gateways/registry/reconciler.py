@@ -100,6 +100,10 @@ class Reconciler:
                     continue
                 await self._start(entry)
 
+    def report_problems(self, problems: list[str]) -> None:
+        """Problems of a registry edit that was not applied at all (shown on the status page)."""
+        self.registry_problems = list(problems)
+
     async def _configure(self, gateway: Gateway) -> str:
         try:
             return await self.sink.configure(gateway)
