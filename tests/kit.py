@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import pytest
 import yaml
 
+from gateways.config import ConfigError, parse_source
 from gateways.delivery import Deliverer, DeliverySpec, Watcher
 from gateways.dispatch import Dispatcher
 from gateways.events.model import CloudEvent
@@ -111,6 +113,7 @@ def status_of(runtime: GatewayRuntime, name: str) -> SourceStatus:
     return next(s for s in runtime.reconciler.status() if s.name == name)
 
 
+T = TypeVar("T")
 GATEWAY = "streams"
 # No retries inside the deliverer: a watcher answering 503 makes emit raise at once, so the
 # source's own at-least-once handling is what the tests exercise.
@@ -185,3 +188,28 @@ def delivery_metrics(url: str) -> dict[str, float]:
         REGISTRY.get_sample_value("gateways_watcher_retries_total", {"watcher": url}) or 0.0
     )
     return found
+
+
+def parser(kind: str, schema: type[T]) -> Callable[[str], T]:
+    """A config test's parser: ``<kind>/example`` from its YAML text, as the kind's schema."""
+
+    def parse(text: str) -> T:
+        config: Any = parse_source(kind, "example", text)
+        assert isinstance(config, schema)
+        return config
+
+    return parse
+
+
+def problem_lister(kind: str) -> Callable[[str], list[str]]:
+    """Every problem found, each checked to name the source, without that ``kind/example: ``."""
+    label = f"{kind}/example: "
+
+    def problems(text: str) -> list[str]:
+        with pytest.raises(ConfigError) as caught:
+            parse_source(kind, "example", text)
+        found = caught.value.problems
+        assert all(problem.startswith(label) for problem in found), found
+        return [problem.removeprefix(label) for problem in found]
+
+    return problems

@@ -9,7 +9,7 @@ import pytest
 from adapters.streams.amqp.config import DEFAULT_PREFETCH, AMQPConfig, ExchangeOptions, QueueOptions
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, BasicAuth, SecretRef
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("amqp", AMQPConfig)
 problems = problem_lister("amqp")

@@ -9,7 +9,7 @@ import pytest
 from adapters.artifact.config import ArtifactConfig
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, SecretRef
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 CREDENTIALS = """
 accessKey: {name: minio, key: accesskey}

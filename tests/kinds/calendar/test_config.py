@@ -8,7 +8,7 @@ import pytest
 
 from functions.calendar.config import CalendarConfig, CatchUp
 from gateways.config import ConfigError, parse_source
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("calendar", CalendarConfig)
 problems = problem_lister("calendar")

@@ -18,8 +18,8 @@ from functions.calendar.kube_state import (
 from functions.calendar.state import StateError
 from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object
 from gateways.source import Origin
-from tests.integration.kube.kit import call, put_configmap
 from tests.kit import configmap
+from tests.kubekit import call, put_configmap
 from tests.servicekit import KubernetesService
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.timeout(60)]
@@ -43,18 +43,18 @@ async def gateway_configmap(kubernetes_service: KubernetesService, namespace: st
 
 
 async def test_save_and_load_round_trip(
-    kube_api: KubeAPI,
+    admin_api: KubeAPI,
     namespace: str,
     gateway_configmap: str,
     kubernetes_service: KubernetesService,
 ) -> None:
-    store = ConfigMapStateStore(kube_api, namespace)
+    store = ConfigMapStateStore(admin_api, namespace)
     assert await store.load(ORIGIN) is None
 
     await store.save(ORIGIN, NOON)
     assert await store.load(ORIGIN) == NOON
     await store.save(ORIGIN, NOON - timedelta(minutes=1))  # state never moves backwards
-    assert await ConfigMapStateStore(kube_api, namespace).load(ORIGIN) == NOON
+    assert await ConfigMapStateStore(admin_api, namespace).load(ORIGIN) == NOON
 
     document = await call(
         kubernetes_service, "GET", f"/api/v1/namespaces/{namespace}/configmaps/{GATEWAY}"
@@ -66,10 +66,10 @@ async def test_save_and_load_round_trip(
 
 
 async def test_a_live_claim_is_exclusive(
-    kube_api: KubeAPI, namespace: str, gateway_configmap: str
+    admin_api: KubeAPI, namespace: str, gateway_configmap: str
 ) -> None:
-    first = ConfigMapStateStore(kube_api, namespace, holder="replica-a")
-    second = ConfigMapStateStore(kube_api, namespace, holder="replica-b")
+    first = ConfigMapStateStore(admin_api, namespace, holder="replica-a")
+    second = ConfigMapStateStore(admin_api, namespace, holder="replica-b")
     async with first.claim(ORIGIN) as claimed:
         assert claimed
         async with second.claim(ORIGIN) as also_claimed:
@@ -92,9 +92,9 @@ async def test_the_connected_store_reads_kubeconfig_from_the_environment(
 
 
 async def test_a_missing_configmap_is_a_state_error_naming_it(
-    kube_api: KubeAPI, namespace: str
+    admin_api: KubeAPI, namespace: str
 ) -> None:
-    store = ConfigMapStateStore(kube_api, namespace, "no-such-map")
+    store = ConfigMapStateStore(admin_api, namespace, "no-such-map")
     with pytest.raises(StateError) as caught:
         await store.load(ORIGIN)
     assert f"configmap {namespace}/no-such-map: cannot read: 404" in str(caught.value)
@@ -122,10 +122,10 @@ class RacingKubeAPI(KubeAPI):
 
 
 async def test_compare_and_swap_refuses_a_stale_claim(
-    kube_api: KubeAPI, namespace: str, gateway_configmap: str
+    admin_api: KubeAPI, namespace: str, gateway_configmap: str
 ) -> None:
     def other_replica_takes_the_lease() -> None:  # between replica-a's read and its write
-        document = kube_api.get(path(namespace))
+        document = admin_api.get(path(namespace))
         annotations = dict(document["metadata"].get("annotations") or {})
         now = datetime.now(UTC)
         state = with_lease(
@@ -134,12 +134,12 @@ async def test_compare_and_swap_refuses_a_stale_claim(
         assert state is not None
         annotations[ANNOTATION] = encode(state)
         document["metadata"]["annotations"] = annotations
-        kube_api.put(path(namespace), document)
+        admin_api.put(path(namespace), document)
 
-    racing = RacingKubeAPI(kube_api, other_replica_takes_the_lease)
+    racing = RacingKubeAPI(admin_api, other_replica_takes_the_lease)
     store = ConfigMapStateStore(racing, namespace, holder="replica-a")
     async with store.claim(ORIGIN) as claimed:
         assert not claimed  # the stale write was refused, and the fresh read shows b's lease
     assert racing.replies == [409]
-    document = kube_api.get(path(namespace))
+    document = admin_api.get(path(namespace))
     assert decode(document["metadata"]["annotations"][ANNOTATION])[KEY]["holder"] == "replica-b"

@@ -9,7 +9,7 @@ import pytest
 from adapters.streams.kafka.config import SASL, ConsumerGroup, KafkaConfig
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, SecretRef
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("kafka", KafkaConfig)
 problems = problem_lister("kafka")

@@ -9,7 +9,7 @@ import pytest
 from adapters.streams.mqtt.config import SESSION_EXPIRY_NEVER, MQTTConfig, topic_problem
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, BasicAuth, SecretRef
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("mqtt", MQTTConfig)
 problems = problem_lister("mqtt")

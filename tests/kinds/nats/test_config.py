@@ -9,7 +9,7 @@ import pytest
 from adapters.streams.nats.config import JetStream, NATSAuth, NATSConfig, subject_problem
 from gateways.config import ConfigError, parse_source
 from gateways.config.common import Backoff, BasicAuth, SecretRef
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("nats", NATSConfig)
 problems = problem_lister("nats")

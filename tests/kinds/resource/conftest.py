@@ -1,14 +1,11 @@
-"""Fixtures of the resource kind: a fresh namespace of the real API server per test (the
-registry tests' fixture, shared), and the gateway process's credentials pointed at that server."""
+"""Fixtures of the resource kind: the gateway process's credentials pointed at the real API
+server (a fresh namespace per test comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration.kube.conftest import namespace
 from tests.servicekit import KubernetesService
-
-__all__ = ["kubeconfig", "namespace"]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from adapters.resource.config import EVENT_TYPES, ResourceConfig, ResourceFilter
 from adapters.resource.selectors import Requirement, parse_selector
 from gateways.config import ConfigError, parse_source
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("resource", ResourceConfig)
 problems = problem_lister("resource")

@@ -8,7 +8,7 @@ from typing import Any
 from adapters.resource.config import ResourceConfig
 from adapters.resource.filters import creation_time, field_value, passes
 from adapters.resource.selectors import Requirement
-from tests.unit.config.kit import parser
+from tests.kit import parser
 
 parse = parser("resource", ResourceConfig)
 STARTED = datetime(2024, 3, 10, 12, 0, 30, 500_000, tzinfo=UTC)

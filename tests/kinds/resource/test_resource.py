@@ -12,8 +12,8 @@ import pytest
 
 from gateways.events.model import CloudEvent
 from gateways.runtime import GatewayRuntime
-from tests.integration.kube.kit import delete, put_configmap
 from tests.kit import configmap, start_gateway, status_of, unique, wait_until, write_registry
+from tests.kubekit import delete, put_configmap
 from tests.servicekit import KubernetesService, unavailable
 from tests.watcher import RecordingWatcher
 

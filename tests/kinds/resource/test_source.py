@@ -13,8 +13,8 @@ from adapters.resource.config import ResourceConfig
 from adapters.resource.source import ResourceSource
 from gateways.config import parse_source
 from gateways.config.common import Backoff
-from tests.integration.kube.kit import put_configmap
 from tests.kit import Pipeline, wait_until
+from tests.kubekit import put_configmap
 from tests.servicekit import KubernetesService
 from tests.watcher import RecordingWatcher
 

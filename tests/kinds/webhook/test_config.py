@@ -6,7 +6,7 @@ import pytest
 
 from functions.webhook.config import DEFAULT_MAX_PAYLOAD, WebhookConfig
 from gateways.config import ConfigError, parse_source
-from tests.unit.config.kit import parser, problem_lister
+from tests.kit import parser, problem_lister
 
 parse = parser("webhook", WebhookConfig)
 problems = problem_lister("webhook")

@@ -18,9 +18,9 @@ from gateways.registry.kube import KubeRegistry
 from gateways.registry.kubeapi import KubeAPI, token_api_client
 from gateways.registry.reconciler import Reconciler
 from gateways.settings import Settings
-from tests.integration.kube.kit import put_configmap
-from tests.integration.kube.proxy import CuttableProxy
 from tests.kit import configmap, free_port, wait_until
+from tests.kubekit import put_configmap
+from tests.registry.proxy import CuttableProxy
 from tests.servicekit import KubernetesService
 from tests.watcher import RecordingWatcher
 

@@ -14,8 +14,8 @@ from gateways.registry.kube import KubeRegistry, RegistryAccessError
 from gateways.registry.kubeapi import KubeAPI, token_api_client
 from gateways.registry.reconciler import Reconciler
 from gateways.settings import Settings
-from tests.integration.kube.kit import events_about, grant, put_configmap, wait_until_async
 from tests.kit import configmap, free_port
+from tests.kubekit import events_about, grant, put_configmap, wait_until_async
 from tests.servicekit import KubernetesService
 from tests.watcher import RecordingWatcher
 

@@ -11,8 +11,8 @@ from cloudevents.http import from_http as sdk_from_http
 
 from gateways.delivery import Deliverer, DeliverySpec, Watcher
 from tests.conftest import MakeWatcher
+from tests.core.delivery.test_sender import FAST, make_event
 from tests.kit import delivery_metrics
-from tests.unit.delivery.test_sender import FAST, make_event
 from tests.watcher import RecordingWatcher, Reply
 
 

@@ -12,8 +12,8 @@ import pytest
 from functions.webhook.source import KIND as WEBHOOK
 from gateways.runtime import GatewayRuntime
 from gateways.settings import Settings
-from tests.integration.kube.kit import delete, events_about, put_configmap, wait_until_async
 from tests.kit import configmap, free_port, wait_until
+from tests.kubekit import delete, events_about, put_configmap, wait_until_async
 from tests.servicekit import KubernetesService
 from tests.watcher import RecordingWatcher
 
