@@ -52,6 +52,7 @@ def fresh_copy(destination: Path) -> Path:
     return destination
 
 
+@pytest.mark.timeout(900)  # a cold pip cache downloads every dependency
 async def test_scripts_up_runs_the_bundled_example_with_the_system_python(
     tmp_path: Path,
 ) -> None:
