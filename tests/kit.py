@@ -114,6 +114,9 @@ def status_of(runtime: GatewayRuntime, name: str) -> SourceStatus:
 
 
 T = TypeVar("T")
+# The project, and the shared reference data beside it (the seed era's examples, schemas).
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
 GATEWAY = "streams"
 # No retries inside the deliverer: a watcher answering 503 makes emit raise at once, so the
 # source's own at-least-once handling is what the tests exercise.

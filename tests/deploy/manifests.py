@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.kit import REFERENCE_DATA, ROOT
 from tests.servicekit import settings, unavailable
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT / ".." / "shared"
+SHARED = REFERENCE_DATA.parent
 REFERENCE = SHARED / "reference-data"
 CRD_DIRS = (REFERENCE / "knative-serving-crds", REFERENCE / "knative-eventing-crds")
 KUSTOMIZATIONS = (ROOT / "knative", ROOT / "openfaas")

@@ -19,10 +19,10 @@ from gateways.events.model import CloudEvent
 from gateways.hosting.server import Listener
 from gateways.settings import Settings
 from gateways.source import RawEvent
-from tests.kit import configmap, free_port, write_registry
+from tests.kit import REFERENCE_DATA, configmap, free_port, write_registry
 from tests.watcher import RecordingWatcher
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "reference-data"
+SHARED = REFERENCE_DATA
 
 
 async def _serve(

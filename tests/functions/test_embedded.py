@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from tests.kit import (
+    REFERENCE_DATA,
     configmap,
     free_port,
     start_gateway,
@@ -24,12 +25,7 @@ from tests.kit import (
 )
 from tests.watcher import RecordingWatcher
 
-SHARED_EXAMPLES = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared"
-    / "reference-data"
-    / "argo-events-v0.10-examples"
-)
+SHARED_EXAMPLES = REFERENCE_DATA / "argo-events-v0.10-examples"
 
 
 class Gateway:

@@ -14,10 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.kit import configmap, free_port, write_registry
+from tests.kit import ROOT, configmap, free_port, write_registry
 from tests.watcher import RecordingWatcher
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.kit import ROOT
+
 EXAMPLES = [*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "gateways/examples/default.yaml"]
 SOURCES = sorted(p for p in (ROOT / "knative/sources").glob("*.yaml") if p.stem != "kustomization")
 

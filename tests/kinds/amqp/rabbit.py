@@ -17,6 +17,7 @@ import pika
 
 from adapters.streams.amqp.config import AMQPConfig
 from gateways.config import parse_source
+from tests.kit import ROOT
 from tests.servicekit import state_dir
 
 RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
@@ -113,7 +114,7 @@ def rabbitmqctl(*arguments: str) -> None:
 
 def services(*arguments: str) -> None:
     """``scripts/services <arguments>`` (e.g. ``down amqp``), as the developer runs it."""
-    script = Path(__file__).resolve().parents[3] / "scripts" / "services"
+    script = ROOT / "scripts" / "services"
     subprocess.run([sys.executable, str(script), *arguments], check=True, timeout=180)
 
 

@@ -23,6 +23,7 @@ from functions.calendar.kube_state import (
 )
 from functions.calendar.state import FileStateStore, StateError
 from gateways.source import Origin
+from tests.kit import ROOT
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 DAILY = Origin("cal", "daily", "calendar")
@@ -99,7 +100,7 @@ async def test_another_process_holding_the_claim_keeps_this_one_out(tmp_path: Pa
         str(path),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        cwd=Path(__file__).parents[3],
+        cwd=ROOT,
     )
     assert holder.stdin is not None and holder.stdout is not None
     try:

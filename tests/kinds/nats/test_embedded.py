@@ -16,11 +16,11 @@ import pytest
 from gateways.config import parse_source
 from gateways.registry.file import load_file
 from tests.adapter.kit import nats_registry
-from tests.kit import free_port, start_gateway, status_of, unique, wait_until
+from tests.kit import ROOT, free_port, start_gateway, status_of, unique, wait_until
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "nats.yaml"
+EXAMPLE = ROOT / "examples" / "nats.yaml"
 
 
 def test_the_example_is_valid_and_points_at_local_nats() -> None:
