@@ -66,12 +66,17 @@ class Supervisor:
         """Start the first session; return once it connected or its first attempt failed.
 
         A failed first attempt leaves the source ``degraded`` and retrying. A
-        :class:`PermanentError` on the first attempt is raised, and nothing keeps running.
+        :class:`PermanentError` on the first attempt is raised (its text prefixed with
+        ``where``), and nothing keeps running.
         """
         first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(first), name=self.label)
         try:
             await first
+        except PermanentError as exc:
+            await self.stop()
+            reason = self._describe(exc)
+            raise PermanentError(f"{self._where}: {reason}" if self._where else reason) from exc
         except BaseException:
             await self.stop()
             raise

@@ -30,7 +30,7 @@ from adapters.artifact.client import ConnectionPool, ListenStream, build_client,
 from adapters.artifact.config import ArtifactConfig
 from adapters.artifact.message import raw_events
 from gateways.kinds import SourceContext, SourceKind
-from gateways.loopbridge import post, settle
+from gateways.loopbridge import run_blocking
 from gateways.source import Emit, Origin, RawEvent
 from gateways.supervisor import Supervisor, describe
 
@@ -95,51 +95,23 @@ class ArtifactSource:
     async def _session(self, connected: Callable[[], None]) -> str | None:
         """Read the stream on a thread until it ends (returns) or fails (raises)."""
         loop = asyncio.get_running_loop()
-        ended: asyncio.Future[str | None] = loop.create_future()
-        threading.Thread(
-            target=self._thread, args=(loop, connected, ended), name=self.label, daemon=True
-        ).start()
-        try:
-            return await asyncio.shield(ended)
-        except asyncio.CancelledError:
-            await self._interrupt(ended)
-            raise
+        return await run_blocking(
+            self.label, lambda ready: self._listen(loop, ready), connected, self._interrupt
+        )
 
     async def _interrupt(self, ended: asyncio.Future[str | None]) -> None:
         """End the session's thread: a delivery in flight gets ``stop_grace`` to finish."""
         assert self._pool is not None
         self._stopping.set()
         self._pool.shut()  # ends a read (or a request MinIO has not answered yet)
-        ended.add_done_callback(_retrieve)  # how it ended no longer matters
         await asyncio.wait({ended}, timeout=self.stop_grace if self._pending else JOIN_WITHIN)
         if not ended.done():  # still delivering after the grace, or a connection opened since
             pending = self._pending
             if pending is not None:
                 pending.cancel()
             self._pool.shut()
-            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
-        if not ended.done():
-            log.warning("%s: the listen thread did not end in time", self.label)
-
-    def _connected(self, connected: Callable[[], None]) -> None:
-        if not self._stopping.is_set():  # on the loop: a cancelled session stays unconnected
-            connected()
 
     # ------------------------------------------------------------------ the session's thread
-
-    def _thread(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        connected: Callable[[], None],
-        ended: asyncio.Future[str | None],
-    ) -> None:
-        reason: str | None = None
-        error: BaseException | None = None
-        try:
-            reason = self._listen(loop, lambda: post(loop, self._connected, connected))
-        except BaseException as exc:
-            error = exc
-        post(loop, settle, ended, reason, error)
 
     def _listen(self, loop: asyncio.AbstractEventLoop, connected: Callable[[], None]) -> str:
         """Deliver what is held, then read on; a failed delivery keeps the stream open."""
@@ -189,11 +161,6 @@ class ArtifactSource:
 
 async def _emitting(emit: Emit, raw: RawEvent) -> None:
     await emit(raw)  # run_coroutine_threadsafe wants a coroutine; emit is any awaitable
-
-
-def _retrieve(future: asyncio.Future[str | None]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 KIND = SourceKind(name="artifact", config=ArtifactConfig, create=ArtifactSource)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import threading
 from collections.abc import Callable
 
 from adapters.resource.checkpoints import Checkpoints
@@ -23,7 +22,7 @@ from adapters.resource.client import ResourceWatch
 from adapters.resource.config import ResourceConfig
 from gateways.config.common import Backoff
 from gateways.kinds import SourceContext, SourceKind
-from gateways.loopbridge import post, settle
+from gateways.loopbridge import run_blocking
 from gateways.registry.kubeapi import KubeAPI, load_api_client
 from gateways.source import Emit, Origin, RawEvent
 from gateways.supervisor import Supervisor
@@ -103,53 +102,24 @@ class ResourceSource:
         """List and watch on a thread until that fails (raises); cancelled: stop the thread."""
         watch = self._watch
         assert watch is not None
-        loop = asyncio.get_running_loop()
-        ended: asyncio.Future[None] = loop.create_future()
 
-        def ready() -> None:  # on the thread
-            post(loop, self._connected, watch, connected)
+        def work(ready: Callable[[], None]) -> str:
+            watch.session(ready)
+            return "the watch ended"  # only when stopped from elsewhere
 
-        def run() -> None:
-            error: BaseException | None = None
-            try:
-                watch.session(ready)
-            except BaseException as exc:
-                error = exc
-            post(loop, settle, ended, None, error)
+        async def interrupt(ended: asyncio.Future[str | None]) -> None:
+            """A delivery in flight gets ``stop_grace`` to finish, then is cancelled."""
+            watch.stop()
+            await asyncio.wait({ended}, timeout=self.stop_grace if self._pending else JOIN_WITHIN)
+            pending = self._pending
+            if not ended.done() and pending is not None:  # still delivering after the grace
+                pending.cancel()
 
-        threading.Thread(target=run, name=f"watch {watch.name}", daemon=True).start()
-        try:
-            await asyncio.shield(ended)
-        except asyncio.CancelledError:
-            await self._interrupt(watch, ended)
-            raise
-        return "the watch ended"  # only when stopped from elsewhere
-
-    @staticmethod
-    def _connected(watch: ResourceWatch, connected: Callable[[], None]) -> None:
-        if not watch.stopping:  # on the loop: a cancelled session stays unconnected
-            connected()
-
-    async def _interrupt(self, watch: ResourceWatch, ended: asyncio.Future[None]) -> None:
-        """End the session's thread: a delivery in flight gets ``stop_grace`` to finish."""
-        watch.stop()
-        ended.add_done_callback(_retrieve)  # how it ended no longer matters
-        await asyncio.wait({ended}, timeout=self.stop_grace if self._pending else JOIN_WITHIN)
-        pending = self._pending
-        if not ended.done() and pending is not None:  # still delivering after the grace
-            pending.cancel()
-            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
-        if not ended.done():
-            log.warning("resource %s: the watch thread did not end in time", watch.name)
+        return await run_blocking(f"resource watch {watch.name}", work, connected, interrupt)
 
 
 async def _emitting(emit: Emit, raw: RawEvent) -> None:
     await emit(raw)  # run_coroutine_threadsafe wants a coroutine; emit is any awaitable
-
-
-def _retrieve(future: asyncio.Future[None]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 KIND = SourceKind(name="resource", config=ResourceConfig, create=ResourceSource)

@@ -29,7 +29,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
 from adapters.streams.amqp.config import AMQPConfig
-from gateways.loopbridge import post, settle
+from gateways.loopbridge import run_blocking
 from gateways.secrets import resolve
 from gateways.source import Origin
 from gateways.supervisor import PermanentError
@@ -172,53 +172,29 @@ class Connection:
     async def run(self, connected: Callable[[], None]) -> str | None:
         """The session: returns or raises when the connection ends; PermanentError when the
         broker refuses for good. Cancelled: closes the connection and waits for the thread."""
-        loop = asyncio.get_running_loop()
-        ended: asyncio.Future[str | None] = loop.create_future()
-        thread = threading.Thread(
-            target=self._thread, args=(loop, connected, ended), name=f"amqp {self._name}"
+        return await run_blocking(
+            f"amqp {self._name}", self._work, connected, self._interrupt, JOIN_WITHIN
         )
-        thread.daemon = True
-        thread.start()
-        try:
-            return await asyncio.shield(ended)
-        except asyncio.CancelledError:
-            self._stop()
-            ended.add_done_callback(_retrieve)  # how it ended no longer matters
-            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
-            if not ended.done():
-                log.warning("amqp %s: the pika thread did not end in time", self._name)
-            raise
 
-    def _stop(self) -> None:
+    async def _interrupt(self, ended: asyncio.Future[str | None]) -> None:
         self._stopping.set()
         connection = self._connection
         if connection is not None:
             with contextlib.suppress(pika.exceptions.AMQPError):
                 connection.add_callback_threadsafe(lambda: None)  # wakes process_data_events
 
-    def _connected(self, connected: Callable[[], None]) -> None:
-        if not self._stopping.is_set():  # on the loop: a cancelled session stays unconnected
-            connected()
-
     # ---------------------------------------------------------------- pika thread
 
-    def _thread(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        connected: Callable[[], None],
-        ended: asyncio.Future[str | None],
-    ) -> None:
-        error: BaseException | None = None
+    def _work(self, ready: Callable[[], None]) -> None:
         try:
-            self._consume(loop, connected)
+            self._consume(ready)
         except (pika.exceptions.AMQPError, OSError) as exc:
-            error = PermanentError(describe(exc)) if is_permanent(exc) else exc
+            raise PermanentError(describe(exc)) if is_permanent(exc) else exc from None
         except Exception as exc:  # a bug: retrying the same code would not help
             log.exception("amqp %s: consumer thread failed", self._name)
-            error = PermanentError(f"amqp client failed: {exc}")
-        post(loop, settle, ended, None, error)
+            raise PermanentError(f"amqp client failed: {exc}") from exc
 
-    def _consume(self, loop: asyncio.AbstractEventLoop, connected: Callable[[], None]) -> None:
+    def _consume(self, ready: Callable[[], None]) -> None:
         """One connection: declare, consume until stopping (returns) or lost (raises)."""
         connection = pika.BlockingConnection(self._parameters)
         self._connection = connection  # from here on _stop() can wake this thread
@@ -229,7 +205,7 @@ class Connection:
             channel.basic_consume(
                 queue, functools.partial(self._on_message, connection), auto_ack=False
             )
-            post(loop, self._connected, connected)
+            ready()
             while not self._stopping.is_set():
                 connection.process_data_events(time_limit=None)
         finally:
@@ -247,8 +223,3 @@ class Connection:
         body: bytes,
     ) -> None:
         self._on_delivery(Delivery(connection, channel, method, properties, body))
-
-
-def _retrieve(future: asyncio.Future[str | None]) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -29,7 +29,6 @@ from adapters.streams.amqp.connection import (
 )
 from adapters.streams.amqp.message import raw_event
 from gateways.config.common import redact_url
-from gateways.errors import GatewayError
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
 from gateways.source import Emit, Origin
@@ -78,10 +77,10 @@ class AMQPSource:
             where=redact_url(self.config.url),
         )
         try:
-            await self._supervisor.start()
-        except PermanentError as exc:
+            await self._supervisor.start()  # PermanentError (a GatewayError) names the server
+        except PermanentError:
             self._supervisor = None
-            raise GatewayError(f"{redact_url(self.config.url)}: {exc}") from exc
+            raise
 
     async def stop(self) -> None:
         supervisor, self._supervisor = self._supervisor, None

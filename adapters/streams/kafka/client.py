@@ -27,7 +27,7 @@ from kafka.errors import KafkaError
 from adapters.streams.kafka.config import KafkaConfig
 from adapters.streams.kafka.partitions import Partitions
 from gateways.inflight import InFlight
-from gateways.loopbridge import post, settle
+from gateways.loopbridge import run_blocking
 from gateways.secrets import resolve
 from gateways.source import Emit, Origin
 from gateways.supervisor import PermanentError
@@ -148,48 +148,29 @@ class Connection:
         when the topic or partition does not exist). Cancelled: closes the consumer (the
         deliveries in progress finish and are committed) and waits for the thread."""
         loop = asyncio.get_running_loop()
-        ended: asyncio.Future[str | None] = loop.create_future()
-        thread = threading.Thread(
-            target=self._thread, args=(loop, connected, ended), name=f"kafka {self._name}"
+        return await run_blocking(
+            f"kafka {self._name}",
+            lambda ready: self._work(loop, ready),
+            connected,
+            self._interrupt,
+            JOIN_WITHIN,
         )
-        thread.daemon = True
-        thread.start()
-        try:
-            return await asyncio.shield(ended)
-        except asyncio.CancelledError:
-            self._closing.set()
-            ended.add_done_callback(_retrieve)  # how it ended no longer matters
-            await asyncio.wait({ended}, timeout=JOIN_WITHIN)
-            if not ended.done():
-                log.warning("kafka %s: the consumer thread did not end in time", self._name)
-            raise
 
-    def _connected(self, connected: Callable[[], None]) -> None:
-        if not self._closing.is_set():  # on the loop: a cancelled session stays unconnected
-            connected()
+    async def _interrupt(self, ended: asyncio.Future[str | None]) -> None:
+        self._closing.set()
 
     # ---------------------------------------------------------------- consumer thread
 
-    def _thread(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        connected: Callable[[], None],
-        ended: asyncio.Future[str | None],
-    ) -> None:
-        reason: str | None = None
-        error: BaseException | None = None
+    def _work(self, loop: asyncio.AbstractEventLoop, ready: Callable[[], None]) -> str | None:
         try:
-            reason = self._consume(loop, connected)
-        except (PermanentError, KafkaError, OSError) as exc:
-            error = exc
+            return self._consume(loop, ready)
+        except (PermanentError, KafkaError, OSError):
+            raise
         except Exception as exc:  # a bug: retrying the same code would not help
             log.exception("kafka %s: consumer thread failed", self._name)
-            error = PermanentError(f"kafka consumer failed: {exc}")
-        post(loop, settle, ended, reason, error)
+            raise PermanentError(f"kafka consumer failed: {exc}") from exc
 
-    def _consume(
-        self, loop: asyncio.AbstractEventLoop, connected: Callable[[], None]
-    ) -> str | None:
+    def _consume(self, loop: asyncio.AbstractEventLoop, ready: Callable[[], None]) -> str | None:
         """One consumer from connect to close: None once closing, the reason when lost."""
         consumer = KafkaConsumer(**self._settings)
         partitions = Partitions(
@@ -205,7 +186,7 @@ class Connection:
         try:
             listener = _Rebalance(partitions, consumer, self._name)
             subscribe(consumer, self.config, listener, self._positions)
-            lost = self._poll(consumer, partitions, loop, connected)
+            lost = self._poll(consumer, partitions, ready)
             return lost
         finally:
             left_at = partitions.close(consumer, commit=lost is None)
@@ -218,8 +199,7 @@ class Connection:
         self,
         consumer: Any,
         partitions: Partitions,
-        loop: asyncio.AbstractEventLoop,
-        connected: Callable[[], None],
+        ready: Callable[[], None],
     ) -> str | None:
         polled = False
         unreachable = 0  # broker-connection checks in a row that found none
@@ -231,7 +211,7 @@ class Connection:
             partitions.feed(consumer.poll(timeout_ms=_POLL_MS))
             if not polled:
                 polled = True
-                post(loop, self._connected, connected)
+                ready()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + _HEALTH_EVERY
                 unreachable = 0 if _has_connection(consumer) else unreachable + 1
@@ -245,11 +225,6 @@ def _has_connection(consumer: Any) -> bool:
         return bool(consumer.metrics()["consumer-metrics"]["connection-count"])
     except (KeyError, TypeError):
         return True  # no such metric: nothing to go by
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -22,7 +22,6 @@ from typing import Any
 
 from adapters.streams.kafka.client import Connection, consumer_settings
 from adapters.streams.kafka.config import KafkaConfig
-from gateways.errors import GatewayError
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
 from gateways.source import Emit, Origin
@@ -62,10 +61,10 @@ class KafkaSource:
             self._label, self.config.backoff, self._session, self._report, where=self.config.url
         )
         try:
-            await self._supervisor.start()
-        except PermanentError as exc:
+            await self._supervisor.start()  # PermanentError (a GatewayError) names the server
+        except PermanentError:
             self._supervisor = None
-            raise GatewayError(f"{self.config.url}: {exc}") from exc
+            raise
 
     async def stop(self) -> None:
         """Finish the deliveries in progress, commit them, leave the group."""

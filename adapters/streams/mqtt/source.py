@@ -26,7 +26,6 @@ from adapters.streams.mqtt.config import MQTTConfig
 from adapters.streams.mqtt.connection import Connection
 from adapters.streams.mqtt.message import raw_event
 from gateways.config.common import redact_url
-from gateways.errors import GatewayError
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
 from gateways.source import Emit, Origin
@@ -70,9 +69,10 @@ class MQTTSource:
             self._label, self.config.backoff, self._connection.session, self._report, where=where
         )
         try:
-            await self._supervisor.start()
-        except PermanentError as exc:
-            raise GatewayError(f"{where}: {exc}") from None
+            await self._supervisor.start()  # PermanentError (a GatewayError) names the server
+        except PermanentError:
+            self._supervisor = None
+            raise
 
     async def stop(self) -> None:
         self._stopping = True
