@@ -32,10 +32,10 @@ from adapters.artifact.message import raw_events
 from gateways.kinds import SourceContext, SourceKind
 from gateways.loopbridge import run_blocking
 from gateways.source import Emit, Origin, RawEvent
+from gateways.supervised import STOP_GRACE, SupervisedSource
 from gateways.supervisor import Supervisor, describe
 
 log = logging.getLogger(__name__)
-STOP_GRACE = 5.0  # seconds an in-flight delivery gets to finish on stop
 JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
 
 
@@ -43,7 +43,9 @@ class DeliveryFailed(Exception):
     """A record was not delivered; it is held for the next session."""
 
 
-class ArtifactSource:
+class ArtifactSource(SupervisedSource[ArtifactConfig]):
+    kind = "artifact"
+
     def __init__(
         self,
         origin: Origin,
@@ -52,47 +54,35 @@ class ArtifactSource:
         *,
         stop_grace: float = STOP_GRACE,
     ) -> None:
-        self.origin = origin
-        self.config = config
-        self.context = context
-        self.stop_grace = stop_grace
+        super().__init__(origin, config, context, stop_grace=stop_grace)
         scheme = "http" if config.insecure else "https"
         self.address = f"{scheme}://{config.endpoint}/{config.bucket}"
-        self.label = f"artifact {origin.gateway}/{origin.source}"
         self._client: Minio | None = None
         self._pool: ConnectionPool | None = None
-        self._emit: Emit | None = None
-        self._supervisor: Supervisor | None = None
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # read by the listen thread
         # Between sessions, the open stream and the records not delivered yet (oldest first).
         self._stream: ListenStream | None = None
         self._held: deque[RawEvent] = deque()
         self._pending: concurrent.futures.Future[None] | None = None
 
-    async def start(self, emit: Emit) -> None:
+    @property
+    def where(self) -> str:
+        return self.config.endpoint
+
+    async def prepare(self) -> None:
         self._pool = http_pool(self.config)
         self._client = build_client(self.config, self._pool)  # a missing secret fails here
-        self._emit = emit
-        self._supervisor = Supervisor(
-            self.label, self.config.backoff, self._session, self._report, where=self.config.endpoint
-        )
-        await self._supervisor.start()
 
-    async def stop(self) -> None:
+    async def wind_down(self, supervisor: Supervisor) -> None:
         self._stopping.set()
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            await supervisor.stop()
+        await supervisor.stop()
         stream, self._stream = self._stream, None
         if stream is not None:  # kept open for a session that will not come
             stream.close()
         if self._pool is not None:
             self._pool.clear()
 
-    def _report(self, state: str, reason: str) -> None:
-        self.context.on_status(self.origin, state, reason)
-
-    async def _session(self, connected: Callable[[], None]) -> str | None:
+    async def session(self, connected: Callable[[], None]) -> str | None:
         """Read the stream on a thread until it ends (returns) or fails (raises)."""
         loop = asyncio.get_running_loop()
         return await run_blocking(
@@ -142,10 +132,9 @@ class ArtifactSource:
 
     def _deliver_held(self, loop: asyncio.AbstractEventLoop) -> None:
         """Emit the held records in order, each on the event loop, waiting for it."""
-        assert self._emit is not None
         while self._held and not self._stopping.is_set():
             raw = self._held[0]
-            self._pending = asyncio.run_coroutine_threadsafe(_emitting(self._emit, raw), loop)
+            self._pending = asyncio.run_coroutine_threadsafe(_emitting(self.emit, raw), loop)
             try:
                 self._pending.result()
             except concurrent.futures.CancelledError:

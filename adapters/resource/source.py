@@ -25,10 +25,9 @@ from gateways.kinds import SourceContext, SourceKind
 from gateways.loopbridge import run_blocking
 from gateways.registry.kubeapi import KubeAPI, load_api_client
 from gateways.source import Emit, Origin, RawEvent
-from gateways.supervisor import Supervisor
+from gateways.supervised import STOP_GRACE, SupervisedSource
 
 log = logging.getLogger(__name__)
-STOP_GRACE = 5.0  # seconds an in-flight delivery gets to finish on stop
 JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
 
 
@@ -42,7 +41,9 @@ async def shared_api(context: SourceContext) -> KubeAPI:
     return api
 
 
-class ResourceSource:
+class ResourceSource(SupervisedSource[ResourceConfig]):
+    kind = "resource"
+
     def __init__(
         self,
         origin: Origin,
@@ -52,21 +53,22 @@ class ResourceSource:
         backoff: Backoff | None = None,
         stop_grace: float = STOP_GRACE,
     ) -> None:
-        self.origin = origin
-        self.config = config
-        self.context = context
-        self.backoff = backoff or Backoff()
-        self.stop_grace = stop_grace
+        super().__init__(origin, config, context, stop_grace=stop_grace)
+        self._backoff = backoff or Backoff()
         where = f"namespace {config.namespace}" if config.namespace else "all namespaces"
         self.address = f"{config.api_version} {config.resource_kind or config.resource} in {where}"
         self._watch: ResourceWatch | None = None
-        self._supervisor: Supervisor | None = None
         self._pending: concurrent.futures.Future[None] | None = None
 
-    async def start(self, emit: Emit) -> None:
+    @property
+    def backoff(self) -> Backoff:
+        return self._backoff  # the seed-era resource config has no backoff of its own
+
+    async def prepare(self) -> None:
         loop = asyncio.get_running_loop()
         api = await shared_api(self.context)
         state_dir = self.context.settings.state_dir
+        emit = self.emit
 
         def checkpoints() -> Checkpoints:
             return Checkpoints(state_dir)
@@ -78,27 +80,16 @@ class ResourceSource:
             finally:
                 self._pending = None
 
-        name = f"{self.origin.gateway}/{self.origin.source}"
         self._watch = ResourceWatch(
             api,
             self.config,
-            name=name,
+            name=f"{self.origin.gateway}/{self.origin.source}",
             checkpoints=self.context.resource("resource-checkpoints", checkpoints),
             deliver=deliver,
             discovery_dir=state_dir,
         )
-        self._supervisor = Supervisor(f"resource {name}", self.backoff, self._session, self._report)
-        await self._supervisor.start()
 
-    async def stop(self) -> None:
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            await supervisor.stop()
-
-    def _report(self, state: str, reason: str) -> None:
-        self.context.on_status(self.origin, state, reason)
-
-    async def _session(self, connected: Callable[[], None]) -> str | None:
+    async def session(self, connected: Callable[[], None]) -> str | None:
         """List and watch on a thread until that fails (raises); cancelled: stop the thread."""
         watch = self._watch
         assert watch is not None

@@ -93,7 +93,10 @@ class RemoteSource:
             self._show("degraded", reason)
         except PermanentError as exc:
             self._stopping = True
-            raise GatewayError(_without_label(str(exc), self._label)) from None
+            # The server's own refusal (its cause), without the supervisor's "where": it names
+            # the source's config, not the server.
+            refusal = str(exc.__cause__ or exc)
+            raise GatewayError(_without_label(refusal, self._label)) from None
         finally:
             self._returned = True
         # The reconciler marks the source running right after this returns; what the first

@@ -24,13 +24,16 @@ from adapters.streams.kafka.client import Connection, consumer_settings
 from adapters.streams.kafka.config import KafkaConfig
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Emit, Origin
-from gateways.supervisor import PermanentError, Supervisor
+from gateways.source import Origin
+from gateways.supervised import SupervisedSource
+from gateways.supervisor import Supervisor
 
 STOP_GRACE = 5.0  # seconds a delivery in progress gets to finish on stop or revocation
 
 
-class KafkaSource:
+class KafkaSource(SupervisedSource[KafkaConfig]):
+    kind = "kafka"
+
     def __init__(
         self,
         origin: Origin,
@@ -39,57 +42,36 @@ class KafkaSource:
         *,
         stop_grace: float = STOP_GRACE,
     ) -> None:
-        self.origin = origin
-        self.config = config
-        self.context = context
+        super().__init__(origin, config, context, stop_grace=stop_grace)
         self.address = f"{config.url} {','.join(config.topics)}"
         self._name = f"{origin.gateway}/{origin.source}"
-        self._label = f"kafka {self._name}"
-        self._stop_grace = stop_grace
-        self._pool = InFlight(context.max_in_flight, self._label)
+        self._pool = InFlight(context.max_in_flight, self.label)
         self._positions: dict[Any, int] = {}  # a pinned partition's next offset, across sessions
-        self._stopping = False
-        self._supervisor: Supervisor | None = None
 
-    async def start(self, emit: Emit) -> None:
-        """Returns once polling, or after a first failure a retry may cure (the source is then
-        degraded and reconnecting); raises GatewayError when a topic or the partition does not
-        exist, or a TLS file or the SASL password cannot be read."""
-        self._emit = emit
+    @property
+    def where(self) -> str:
+        return self.config.url
+
+    async def prepare(self) -> None:
+        """A TLS file or the SASL password that cannot be read fails here, naming the field."""
         self._settings = consumer_settings(self.config, self.origin)
-        self._supervisor = Supervisor(
-            self._label, self.config.backoff, self._session, self._report, where=self.config.url
-        )
-        try:
-            await self._supervisor.start()  # PermanentError (a GatewayError) names the server
-        except PermanentError:
-            self._supervisor = None
-            raise
 
-    async def stop(self) -> None:
-        """Finish the deliveries in progress, commit them, leave the group."""
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is None:
-            return
-        self._stopping = True
-        await supervisor.stop()
-        await self._pool.drain(self._stop_grace)  # nothing, unless a consumer thread hung
-
-    async def _session(self, connected: Callable[[], None]) -> str | None:
+    async def session(self, connected: Callable[[], None]) -> str | None:
         connection = Connection(
             self.config,
             self._settings,
             self._name,
-            self._emit,
+            self.emit,
             self._pool,
             self._positions,
-            grace=self._stop_grace,
+            grace=self.stop_grace,
         )
         return await connection.session(connected)
 
-    def _report(self, state: str, reason: str) -> None:
-        if not self._stopping:
-            self.context.on_status(self.origin, state, reason)
+    async def wind_down(self, supervisor: Supervisor) -> None:
+        """Finish the deliveries in progress, commit them, leave the group."""
+        await supervisor.stop()
+        await self._pool.drain(self.stop_grace)  # nothing, unless a consumer thread hung
 
 
 KIND = SourceKind(name="kafka", config=KafkaConfig, create=KafkaSource)

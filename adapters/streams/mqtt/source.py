@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
@@ -28,16 +29,18 @@ from adapters.streams.mqtt.message import raw_event
 from gateways.config.common import redact_url
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Emit, Origin
-from gateways.supervisor import PermanentError, Supervisor
+from gateways.source import Origin
+from gateways.supervised import STOP_GRACE, SupervisedSource
+from gateways.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE = 5.0  # seconds in-flight deliveries get to finish on stop
 _MAX_EXPONENT = 30  # the backoff's cap applies long before factor**attempt overflows a float
 
 
-class MQTTSource:
+class MQTTSource(SupervisedSource[MQTTConfig]):
+    kind = "mqtt"
+
     def __init__(
         self,
         origin: Origin,
@@ -46,47 +49,30 @@ class MQTTSource:
         *,
         stop_grace: float = STOP_GRACE,
     ) -> None:
-        self.origin = origin
-        self.config = config
-        self.context = context
+        super().__init__(origin, config, context, stop_grace=stop_grace)
         self.address = f"{redact_url(config.url)} {config.topic}"
-        self._label = f"mqtt {origin.gateway}/{origin.source}"
-        self._stop_grace = stop_grace
-        self._pool = InFlight(context.max_in_flight, self._label)
-        self._stopping = False
+        self._pool = InFlight(context.max_in_flight, self.label)
         self._connection: Connection | None = None
-        self._supervisor: Supervisor | None = None
 
-    async def start(self, emit: Emit) -> None:
-        """Returns once subscribed, or after a first failure a retry may cure (the source is
-        then degraded and reconnecting); raises GatewayError when the broker refuses for good
-        (credentials, authorisation, topic) or TLS files or the password cannot be read."""
-        self._emit = emit
+    @property
+    def where(self) -> str:
+        return redact_url(self.config.url)
+
+    async def prepare(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._connection = Connection(self.config, self._label, self._on_message, self._pool.limit)
-        where = redact_url(self.config.url)
-        self._supervisor = Supervisor(
-            self._label, self.config.backoff, self._connection.session, self._report, where=where
-        )
-        try:
-            await self._supervisor.start()  # PermanentError (a GatewayError) names the server
-        except PermanentError:
-            self._supervisor = None
-            raise
+        self._connection = Connection(self.config, self.label, self._on_message, self._pool.limit)
 
-    async def stop(self) -> None:
-        self._stopping = True
-        await self._pool.drain(self._stop_grace)
+    async def session(self, connected: Callable[[], None]) -> str | None:
+        assert self._connection is not None
+        return await self._connection.session(connected)
+
+    async def wind_down(self, supervisor: Supervisor) -> None:
+        await self._pool.drain(self.stop_grace)
         # The acks queued above go out before DISCONNECT; the session keeps everything unacked.
-        if self._supervisor is not None:
-            await self._supervisor.stop()
+        await supervisor.stop()
         # Messages paho handed over meanwhile were left unacked; their deliveries end at once.
-        await self._pool.drain(self._stop_grace)
+        await self._pool.drain(self.stop_grace)
         self._connection = None
-
-    def _report(self, state: str, reason: str) -> None:
-        if not self._stopping:
-            self.context.on_status(self.origin, state, reason)
 
     def _on_message(self, message: mqtt.MQTTMessage, generation: int) -> None:
         """On paho's thread. Blocking while the pool is full is the backpressure: paho stops
@@ -100,13 +86,13 @@ class MQTTSource:
     # ---------------------------------------------------------------- deliveries (event loop)
 
     async def _deliver(self, message: mqtt.MQTTMessage, generation: int) -> None:
-        if self._stopping:
+        if self.stopping:
             return  # unacknowledged: the broker redelivers it to the next session
         if not mqtt.topic_matches_sub(_filter(self.config.topic), message.topic):
             # A subscription the persistent session kept from an earlier config of this clientId.
             log.info(
                 "%s: dropping a message on %r, not in the configured topic",
-                self._label,
+                self.label,
                 message.topic,
             )
             self._ack(message, generation)
@@ -115,14 +101,14 @@ class MQTTSource:
         failures = 0
         while True:
             try:
-                await self._emit(raw)
+                await self.emit(raw)
                 break
             except Exception as exc:
-                if self._stopping:
+                if self.stopping:
                     return  # unacknowledged: the broker redelivers it to the next session
                 delay = self.config.backoff.delay(min(failures, _MAX_EXPONENT))
                 failures += 1
-                log.warning("%s: delivery failed, retrying in %.1fs: %s", self._label, delay, exc)
+                log.warning("%s: delivery failed, retrying in %.1fs: %s", self.label, delay, exc)
                 await asyncio.sleep(delay)
         self._ack(message, generation)
 

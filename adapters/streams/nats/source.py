@@ -30,48 +30,37 @@ from adapters.streams.nats.message import raw_event
 from gateways.config.common import redact_url
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Emit, Origin
-from gateways.supervisor import Supervisor
+from gateways.source import Origin
+from gateways.supervised import SupervisedSource
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 256
 FETCH_WAIT = 5.0
 
 
-class NATSSource:
+class NATSSource(SupervisedSource[NATSConfig]):
+    kind = "nats"
+
     def __init__(self, origin: Origin, config: NATSConfig, context: SourceContext) -> None:
-        self.origin = origin
-        self.config = config
-        self.context = context
+        super().__init__(origin, config, context)
         self.address = f"{redact_url(config.url)} {config.subject}"
         limit = context.max_in_flight
         if config.jet_stream is not None:
             limit = min(limit, config.jet_stream.max_ack_pending)
-        self._pool = InFlight(limit, self._label)
-        self._supervisor = Supervisor(
-            self._label,
-            config.backoff,
-            self._session,
-            lambda state, reason: context.on_status(origin, state, reason),
-            describe=nats_client.describe,
-            where=redact_url(config.url),
-        )
-        self._emit: Emit | None = None
+        self._pool = InFlight(limit, self.label)
         self._options: dict[str, Any] = {}
 
     @property
-    def _label(self) -> str:
-        return f"nats/{self.origin.source}"
+    def where(self) -> str:
+        return redact_url(self.config.url)
 
-    async def start(self, emit: Emit) -> None:
-        self._emit = emit
+    def describe(self, exc: BaseException) -> str:
+        return nats_client.describe(exc)
+
+    async def prepare(self) -> None:
         self._options = nats_client.connect_options(self.config)  # raises naming the field
-        await self._supervisor.start()
 
-    async def stop(self) -> None:
-        await self._supervisor.stop()  # the session drains the pool and closes the connection
-
-    async def _session(self, connected: Callable[[], None]) -> str:
+    async def session(self, connected: Callable[[], None]) -> str:  # the session drains the pool
         """One connection: subscribe, pump messages into the pool until it is lost."""
         lost = asyncio.Event()
         up = False
@@ -82,7 +71,7 @@ class NATSSource:
         async def on_error(exc: Exception) -> None:
             # Failed connects are the supervisor's to report; errors once connected matter here
             # (a slow consumer, a permissions violation).
-            log.log(logging.WARNING if up else logging.DEBUG, "%s: %s", self._label, exc)
+            log.log(logging.WARNING if up else logging.DEBUG, "%s: %s", self.label, exc)
 
         name = f"gateways {self.origin.gateway}/{self.origin.source}"
         client = await nats_client.connect(self.config, self._options, name, on_lost, on_error)
@@ -145,7 +134,7 @@ class NATSSource:
                 delay = self.config.backoff.delay(max(0, delivered - 1))
                 log.warning(
                     "%s: %s not delivered (try %d), nak for %.1fs: %s",
-                    self._label,
+                    self.label,
                     msg.subject,
                     delivered,
                     delay,
@@ -154,7 +143,7 @@ class NATSSource:
                 await _quietly(msg.nak(delay=delay))
             else:
                 log.warning(
-                    "%s: %s not delivered (core NATS: dropped): %s", self._label, msg.subject, exc
+                    "%s: %s not delivered (core NATS: dropped): %s", self.label, msg.subject, exc
                 )
         else:
             if jetstream:
