@@ -227,3 +227,44 @@ async def test_structured_data_base64_and_batches(
     events = {r.event.id: r.event for r in await watcher.wait_for(2) if r.event}
     assert events["b1"].data == b"\x89PNG"
     assert events["b2"].json() == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"data": "\ud800"},
+        {"data": "ok", "subject": "\udcff"},
+        {"data": "ok", "extensions": {"x": "\ud800"}},
+        {"data_base64": "\u0080"},
+        {"data": "ok", "contenttype": "\u001f"},
+    ],
+    ids=["data", "subject", "extension", "data_base64", "contenttype"],
+)
+async def test_text_that_is_not_unicode_or_a_media_type_is_a_400(
+    dispatcher: str, watcher: RecordingWatcher, event: dict[str, Any]
+) -> None:
+    body = json.dumps({"gateway": "streams", "source": "s", "kind": "nats", "events": [event]})
+    status, answer = await _post(dispatcher, body.encode(), {"content-type": "application/json"})
+    if "contenttype" in event:  # a transport's broken content type: sniffed, delivered
+        assert status == 200, answer
+        (request,) = await watcher.wait_for(1)
+        assert request.headers["content-type"] == "text/plain; charset=utf-8"
+    else:
+        assert status == 400, answer
+        assert "events[0]: raw event:" in answer["error"]
+
+
+async def test_without_a_registry_it_serves_the_admin_endpoints(
+    watcher: RecordingWatcher,
+) -> None:
+    settings = Settings(admin_port=free_port(), watchers=(watcher.url,))
+    app = DispatcherFunction(settings)
+    await app.startup()
+    try:
+        async with aiohttp.ClientSession() as session:
+            for path in ("/healthz", "/readyz", "/metrics", "/status"):
+                url = f"http://127.0.0.1:{settings.admin_port}{path}"
+                async with session.get(url) as reply:
+                    assert reply.status == 200, path
+    finally:
+        await app.shutdown()
