@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from gateways.config.common import Backoff, SecretRef, TLSConfig, split_host_port
 from gateways.config.fields import Fields
@@ -21,8 +20,6 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 @dataclass(frozen=True, slots=True)
 class ArtifactConfig:
-    kind: ClassVar[str] = "artifact"
-
     endpoint: str
     bucket: str
     access_key: SecretRef

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, ClassVar
+from typing import Any
 
 from adapters.resource.selectors import (
     DNS_LABEL,
@@ -68,8 +68,6 @@ class ResourceFilter:
 @dataclass(frozen=True, slots=True)
 class ResourceConfig:
     """``resource_kind`` holds the YAML ``kind`` (``kind`` is the source kind, "resource")."""
-
-    kind: ClassVar[str] = "resource"
 
     version: str
     resource_kind: str | None = None

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -36,8 +36,6 @@ class CatchUp:
 
 @dataclass(frozen=True, slots=True)
 class CalendarConfig:
-    kind: ClassVar[str] = "calendar"
-
     schedule: str | None
     interval: timedelta | None
     timezone: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from gateways.config.common import SecretRef
 from gateways.config.fields import Fields
@@ -25,8 +24,6 @@ class HMACAuth:
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    kind: ClassVar[str] = "webhook"
-
     endpoint: str
     methods: frozenset[str]
     port: int | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import grpc
 
@@ -31,7 +31,6 @@ from gateways.source import Origin
 class CustomConfig:
     """The config of a kind only its event-source server knows; ``backoff`` is read here."""
 
-    kind: ClassVar[str] = "custom"
     fields: Mapping[str, Any] = field(default_factory=dict)
     backoff: Backoff = field(default_factory=Backoff)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateways.config.common import Backoff, BasicAuth, TLSConfig, parse_url
@@ -90,8 +90,6 @@ class ExchangeOptions:
 
 @dataclass(frozen=True, slots=True)
 class AMQPConfig:
-    kind: ClassVar[str] = "amqp"
-
     url: str
     exchange_name: str
     exchange_type: str | None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from gateways.config.common import Backoff, SecretRef, TLSConfig, split_host_port
 from gateways.config.fields import Fields
@@ -52,8 +51,6 @@ class SASL:
 
 @dataclass(frozen=True, slots=True)
 class KafkaConfig:
-    kind: ClassVar[str] = "kafka"
-
     url: str
     topics: tuple[str, ...]
     partition: int | None = None

@@ -16,7 +16,6 @@ Defaults, and why:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 from gateways.config.common import Backoff, BasicAuth, TLSConfig, parse_url
@@ -54,8 +53,6 @@ def topic_problem(topic: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class MQTTConfig:
-    kind: ClassVar[str] = "mqtt"
-
     url: str
     topic: str
     client_id: str

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import ClassVar
 
 from gateways.config.common import Backoff, BasicAuth, SecretRef, TLSConfig, parse_url
 from gateways.config.fields import Fields
@@ -103,8 +102,6 @@ class NATSAuth:
 
 @dataclass(frozen=True, slots=True)
 class NATSConfig:
-    kind: ClassVar[str] = "nats"
-
     url: str
     subject: str
     queue: str | None = None
