@@ -16,16 +16,17 @@ from tempfile import TemporaryDirectory
 
 import yaml
 
-from functions.webhook.config import WebhookConfig
-from functions.webhook.router import Route, Router
+from functions.webhook.message import to_raw_event
 from functions.webhook.source import KIND as WEBHOOK
 from gateways.dispatch import Dispatcher
-from gateways.function import Request
+from gateways.function import Request, Response
+from gateways.hooks.endpoint import HookEndpoint
+from gateways.hooks.router import Route, Router
 from gateways.kinds import SourceContext
 from gateways.registry.file import load_text
 from gateways.registry.reconciler import Reconciler
 from gateways.settings import Settings
-from gateways.source import Origin, RawEvent
+from gateways.source import Origin
 
 
 def configmap_text(count: int, port: int, changed: int | None = None) -> str:
@@ -71,12 +72,13 @@ async def reload_times(count: int) -> dict[str, float]:
 async def routing_cost(endpoints: int, requests: int = 20000) -> float:
     router = Router()
 
-    async def accept(raw: RawEvent) -> None:
-        return None
+    async def accept(request: Request) -> Response:
+        to_raw_event(request)  # what a webhook source does before it emits
+        return Response(200)
 
     for i in range(endpoints):
-        config = WebhookConfig(endpoint=f"/hook/{i}", methods=frozenset({"POST"}))
-        router.add(Route(Origin("many", f"hook-{i}", "webhook"), config, accept))
+        endpoint = HookEndpoint(endpoint=f"/hook/{i}")
+        router.add(Route(Origin("many", f"hook-{i}", "webhook"), endpoint, accept))
     request = Request(
         "POST", f"/hook/{endpoints // 2}", {"content-type": "application/json"}, b"{}"
     )

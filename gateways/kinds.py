@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 from gateways import entrypoints
 from gateways.config.fields import Fields
@@ -78,6 +78,9 @@ class SourceKind(Generic[ConfigT]):
     name: str
     config: type[ConfigT]
     create: Callable[[Origin, ConfigT, SourceContext], Source]
+    # What serves it when deployed: the webhook function (HTTP-family kinds), the calendar
+    # function, or an adapter of its own (``python -m <package>``).
+    served_by: Literal["adapter", "webhook", "calendar"] = "adapter"
 
     def parse(self, fields: Fields) -> ConfigT:
         parse: Callable[[Fields], ConfigT] = self.config.parse  # type: ignore[attr-defined]

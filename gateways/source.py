@@ -156,4 +156,9 @@ class Source(Protocol):
         """Start listening; return once listening (work continues in background tasks)."""
 
     async def stop(self) -> None:
-        """Stop listening and release everything; in-flight ``emit`` calls finish or fail."""
+        """Stop listening and release everything; in-flight ``emit`` calls finish or fail.
+
+        A source may also have ``async removed()``: called after ``stop`` when its entry left
+        the registry (not on a config change or shutdown), to undo what it set up outside,
+        such as a hook registered upstream.
+        """

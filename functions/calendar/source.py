@@ -134,4 +134,6 @@ def state_store_for(settings: Any) -> StateStore:
     return FileStateStore(Path(settings.state_dir).expanduser() / STATE_FILE)
 
 
-KIND = SourceKind(name="calendar", config=CalendarConfig, create=CalendarSource)
+KIND = SourceKind(
+    name="calendar", config=CalendarConfig, create=CalendarSource, served_by="calendar"
+)

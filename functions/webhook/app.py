@@ -1,13 +1,18 @@
-"""The deployed webhook function: every webhook endpoint of the registry on the function's port."""
+"""The deployed webhook function: every HTTP-family source of the registry (webhook, GitHub,
+GitLab, Slack, SNS, StorageGRID) on the function's one port."""
 
 from __future__ import annotations
 
-from functions.webhook.router import Router
-from functions.webhook.source import SERVERS, WebhookServers
 from gateways.function import Request, Response
-from gateways.kinds import SourceContext
+from gateways.hooks.router import Router
+from gateways.hooks.servers import SERVERS, HookServers
+from gateways.kinds import SourceContext, kinds
 from gateways.runtime import GatewayRuntime
 from gateways.settings import Settings
+
+
+def served_here(kind: str) -> bool:
+    return kind in kinds() and kinds()[kind].served_by == "webhook"
 
 
 class WebhookFunction:
@@ -15,10 +20,8 @@ class WebhookFunction:
         self.settings = settings or Settings.from_env()
         self.router = Router()
         context = SourceContext(self.settings)
-        context.resources[SERVERS] = WebhookServers(shared=self.router)
-        self.runtime = GatewayRuntime(
-            self.settings, accept=lambda kind: kind == "webhook", context=context
-        )
+        context.resources[SERVERS] = HookServers(shared=self.router)
+        self.runtime = GatewayRuntime(self.settings, accept=served_here, context=context)
 
     async def startup(self) -> None:
         await self.runtime.start()

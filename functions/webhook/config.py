@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from gateways.config.common import SecretRef
 from gateways.config.fields import Fields
+from gateways.hooks.endpoint import DEFAULT_MAX_PAYLOAD, HookEndpoint
 
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-DEFAULT_MAX_PAYLOAD = 1 << 20
-MAX_PAYLOAD = 1 << 30  # a webhook body is held in memory whole
+__all__ = ["DEFAULT_MAX_PAYLOAD", "HMACAuth", "WebhookConfig"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,37 +23,33 @@ class HMACAuth:
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    endpoint: str
-    methods: frozenset[str]
-    port: int | None = None
-    server_cert_path: str | None = None
-    server_key_path: str | None = None
-    max_payload_size: int = DEFAULT_MAX_PAYLOAD
+    hook: HookEndpoint  # endpoint, method(s), port, TLS, maxPayloadSize: at the top level
     bearer_token: SecretRef | None = None
     hmac: HMACAuth | None = None
 
     @property
+    def endpoint(self) -> str:
+        return self.hook.endpoint
+
+    @property
+    def methods(self) -> frozenset[str]:
+        return self.hook.methods
+
+    @property
+    def port(self) -> int | None:
+        return self.hook.port
+
+    @property
+    def max_payload_size(self) -> int:
+        return self.hook.max_payload_size
+
+    @property
     def tls(self) -> bool:
-        return bool(self.server_cert_path)
+        return self.hook.tls is not None
 
     @classmethod
     def parse(cls, fields: Fields) -> WebhookConfig:
-        endpoint = fields.required_str("endpoint")
-        if endpoint and not endpoint.startswith("/"):
-            fields.problem("endpoint", f"{endpoint!r} must start with '/'")
-        methods = _methods(fields)
-        port = fields.int("port", minimum=1, maximum=65535)
-        cert = fields.str("serverCertPath")
-        key = fields.str("serverKeyPath")
-        if bool(cert) != bool(key):
-            fields.problem(
-                "serverCertPath" if key else "serverKeyPath",
-                "TLS needs both serverCertPath and serverKeyPath",
-            )
-        max_size = (
-            fields.int("maxPayloadSize", DEFAULT_MAX_PAYLOAD, minimum=1, maximum=MAX_PAYLOAD)
-            or DEFAULT_MAX_PAYLOAD
-        )
+        hook = HookEndpoint.read(fields)
         bearer = SecretRef.parse(fields, "authSecret")  # the name later Argo releases use
         hmac = None
         auth = fields.sub("auth")
@@ -62,33 +57,7 @@ class WebhookConfig:
             bearer = SecretRef.parse(auth, "bearerToken") or bearer
             hmac = _hmac(auth)
             auth.finish()
-        return cls(
-            endpoint=endpoint,
-            methods=methods,
-            port=port,
-            server_cert_path=cert,
-            server_key_path=key,
-            max_payload_size=max_size,
-            bearer_token=bearer,
-            hmac=hmac,
-        )
-
-
-def _methods(fields: Fields) -> frozenset[str]:
-    names = fields.str_list("methods")
-    single = fields.str("method")
-    if single:
-        names.append(single)
-    if not names:
-        return frozenset({"POST"})
-    methods = set()
-    for name in names:
-        method = name.strip().upper()
-        if method not in HTTP_METHODS:
-            fields.problem("method", f"{name!r} is not an HTTP method")
-        else:
-            methods.add(method)
-    return frozenset(methods or {"POST"})
+        return cls(hook, bearer, hmac)
 
 
 def _hmac(auth: Fields) -> HMACAuth | None:

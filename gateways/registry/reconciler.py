@@ -27,6 +27,7 @@ from gateways.source import Origin, Source
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (gateway, source name)
 # Between tries of a source whose start failed: 1 s, doubling, at most a minute.
+REMOVED = "removed from the registry"
 START_RETRY = Backoff(timedelta(seconds=1), 2.0, 0.2, 0, timedelta(seconds=60))
 
 
@@ -82,9 +83,7 @@ class Reconciler:
                 if self.accept(gateway.kind):
                     wanted.update({(gateway.name, e.name): e for e in gateway.entries.values()})
             for key in [k for k, r in self.running.items() if wanted.get(k) != r.entry]:
-                await self._stop(
-                    key, "removed from the registry" if key not in wanted else "config changed"
-                )
+                await self._stop(key, REMOVED if key not in wanted else "config changed")
             for key in [k for k in self._retries if wanted.get(k) != self._retries[k][0]]:
                 self._retries.pop(key)[1].cancel()
             for key in [k for k in self.statuses if k not in wanted]:
@@ -164,6 +163,12 @@ class Reconciler:
     async def _stop(self, key: Key, why: str) -> None:
         running = self.running.pop(key)
         await _quietly_stop(running.source)
+        removed = getattr(running.source, "removed", None)
+        if why == REMOVED and removed is not None:  # not a change, not shutting down
+            try:
+                await removed()
+            except Exception:
+                log.exception("%s/%s: clean-up after removal failed", key[0], running.entry.label)
         self._set(running.entry, "stopped", why)
         log.info("stopped %s/%s: %s", key[0], running.entry.label, why)
 
