@@ -337,3 +337,58 @@ def kubernetes_service() -> KubernetesService:
     svc = KubernetesService(*(conf[k] for k in keys))
     _check("kubernetes", lambda: _http_ok(f"{svc.server}/readyz", svc.ca, svc.token))
     return svc
+
+
+# --------------------------------------------------------------------------- SNS (moto)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sns: needs the moto SNS server from scripts/services")
+
+
+@dataclass(frozen=True)
+class SnsService:
+    endpoint: str  # http://host:port, boto3's endpoint_url
+    region: str
+    access_key: str  # moto takes any credentials
+    secret_key: str
+
+    def client(self) -> Any:
+        """A boto3 SNS client for the server."""
+        import boto3
+
+        return boto3.client(
+            "sns",
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+        )
+
+
+def _sns_answers(svc: SnsService) -> bool:
+    req = urllib.request.Request(  # noqa: S310 - test settings point at 127.0.0.1
+        svc.endpoint + "/",
+        data=b"Action=ListTopics&Version=2010-03-31",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={svc.access_key}/20260101/"
+            f"{svc.region}/sns/aws4_request, SignedHeaders=host, Signature=kitcheck",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=CHECK_TIMEOUT) as resp:  # noqa: S310
+        return resp.status == 200 and b"<ListTopicsResponse" in resp.read()
+
+
+@pytest.fixture(scope="session")
+def sns_service() -> SnsService:
+    pre = "GATEWAYS_TEST_SNS_"
+    conf = _require("sns", [pre + n for n in ("ENDPOINT", "REGION", "ACCESS_KEY", "SECRET_KEY")])
+    svc = SnsService(
+        endpoint=conf[pre + "ENDPOINT"],
+        region=conf[pre + "REGION"],
+        access_key=conf[pre + "ACCESS_KEY"],
+        secret_key=conf[pre + "SECRET_KEY"],
+    )
+    _check("sns", lambda: _sns_answers(svc))
+    return svc

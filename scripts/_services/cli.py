@@ -17,6 +17,7 @@ from .kubernetes import Kubernetes
 from .minio import Minio
 from .mqtt import Mqtt
 from .nats import Nats
+from .sns import Sns
 
 SERVICES: dict[str, type[Service]] = {
     "nats": Nats,
@@ -25,6 +26,7 @@ SERVICES: dict[str, type[Service]] = {
     "kafka": Kafka,
     "minio": Minio,
     "kubernetes": Kubernetes,
+    "sns": Sns,
 }
 
 

@@ -176,3 +176,24 @@ def http_ok(
             return resp.status == 200 and (expect is None or expect in body)
     except OSError:  # refused, reset, TLS not ready yet, or an HTTP error status
         return False
+
+
+# --------------------------------------------------------------------------- SNS (moto)
+
+
+def sns(port: int, region: str, access_key: str) -> bool:
+    """The SNS query API's ListTopics must answer (moto routes on the credential scope)."""
+    req = urllib.request.Request(
+        f"http://{HOST}:{port}/",
+        data=b"Action=ListTopics&Version=2010-03-31",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={access_key}/20260101/{region}/sns/"
+            "aws4_request, SignedHeaders=host, Signature=probe",
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310
+            return resp.status == 200 and b"<ListTopicsResponse" in resp.read()
+    except OSError:
+        return False
