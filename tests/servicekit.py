@@ -342,10 +342,6 @@ def kubernetes_service() -> KubernetesService:
 # --------------------------------------------------------------------------- SNS (moto)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sns: needs the moto SNS server from scripts/services")
-
-
 @dataclass(frozen=True)
 class SnsService:
     endpoint: str  # http://host:port, boto3's endpoint_url
