@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,17 +10,13 @@ import yaml
 
 from gateways.config import parse_source
 from gateways.kinds import kinds
+from tests.kit import REFERENCE_DATA
 
-
-def _project_root() -> Path:
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "pyproject.toml").is_file():
-            return parent
-    raise AssertionError("no pyproject.toml above this test")
-
-
-EXAMPLES = _project_root().parent / "shared" / "reference-data" / "argo-events-v0.10-examples"
+EXAMPLES = REFERENCE_DATA / "argo-events-v0.10-examples"
 CORE_KINDS = ("calendar", "webhook", "resource", "artifact", "nats", "mqtt", "amqp", "kafka")
+# The community kinds of the HTTP family; the pull family (file, aws-sqs, gcp-pubsub, hdfs)
+# has no kind yet.
+COMMUNITY_KINDS = ("github", "gitlab", "slack", "aws-sns", "storage-grid")
 
 
 def _entries(kind: str) -> list[tuple[str, str]]:
@@ -38,11 +33,13 @@ def _parsed(kind: str) -> dict[str, Any]:
     return {name: parse_source(kind, name, value) for name, value in _entries(kind)}
 
 
-CASES = [(kind, name, value) for kind in CORE_KINDS for name, value in _entries(kind)]
+CASES = [
+    (kind, name, value) for kind in CORE_KINDS + COMMUNITY_KINDS for name, value in _entries(kind)
+]
 
 
 def test_every_core_kind_has_examples_and_a_schema() -> None:
-    assert set(CORE_KINDS) <= set(kinds())
+    assert set(CORE_KINDS + COMMUNITY_KINDS) <= set(kinds())
     for kind in CORE_KINDS:
         assert _entries(kind), kind
 
