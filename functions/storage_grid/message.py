@@ -9,7 +9,7 @@ StorageGRID posts a bucket notification in one of these shapes, all read here:
 - the S3 event JSON itself, ``{"Records": [...]}``.
 
 Every record becomes its own raw event, named exactly as the artifact kind names MinIO's
-records (:func:`adapters.artifact.message.raw_event`: ``s3bucket``, ``s3key``, ``s3eventname``,
+records (:func:`gateways.events.s3.raw_event`: ``s3bucket``, ``s3key``, ``s3eventname``,
 ... extensions, id ``<sequencer>/<key>``, subject the key, time the record's ``eventTime``,
 action ``objectcreated.put``), plus ``snstopicarn`` when the notification names its topic.
 A record without an event name, a valid event time, a bucket name or an object key refuses
@@ -27,9 +27,9 @@ from datetime import datetime
 from typing import Any, TypeGuard
 from urllib.parse import parse_qsl
 
-from adapters.artifact.message import event_matches, object_key, raw_event
 from functions.storage_grid.config import StorageGridConfig, event_name
 from gateways.errors import GatewayError
+from gateways.events.s3 import event_matches, object_key, raw_event
 from gateways.function import Request
 from gateways.source import RawEvent
 

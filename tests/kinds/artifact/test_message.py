@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from adapters.artifact.message import action_of, event_matches, raw_event, raw_events, records_of
+from adapters.artifact.message import raw_events
 from gateways.config import parse_source
+from gateways.events.s3 import action_of, event_matches, raw_event, records_of
 
 
 def s3_record(key: str, sequencer: str, event_name: str = "s3:ObjectCreated:Put") -> dict[str, Any]:

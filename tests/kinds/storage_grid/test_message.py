@@ -10,7 +10,6 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from adapters.artifact.message import raw_event as artifact_raw_event
 from functions.storage_grid.config import StorageGridConfig
 from functions.storage_grid.message import (
     FORM,
@@ -24,6 +23,7 @@ from functions.storage_grid.message import (
 )
 from gateways.config import parse_source
 from gateways.events.builder import build
+from gateways.events.s3 import raw_event as artifact_raw_event
 from gateways.function import Request
 from gateways.source import Origin
 from tests.kinds.storage_grid import documents as doc
