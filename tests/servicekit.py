@@ -388,3 +388,50 @@ def sns_service() -> SnsService:
     )
     _check("sns", lambda: _sns_answers(svc))
     return svc
+
+
+# --------------------------------------------------------------------------- SQS (ElasticMQ)
+
+
+@dataclass(frozen=True)
+class SqsService:
+    endpoint: str  # http://host:port, boto3's endpoint_url
+    region: str
+    access_key: str  # ElasticMQ takes any credentials
+    secret_key: str
+
+    def client(self) -> Any:
+        """A boto3 SQS client for the server."""
+        import boto3
+
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+        )
+
+
+def _sqs_answers(svc: SqsService) -> bool:
+    req = urllib.request.Request(  # noqa: S310 - test settings point at 127.0.0.1
+        svc.endpoint + "/",
+        data=b"Action=ListQueues&Version=2012-11-05",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(req, timeout=CHECK_TIMEOUT) as resp:  # noqa: S310
+        return resp.status == 200 and b"ListQueuesResponse" in resp.read()
+
+
+@pytest.fixture(scope="session")
+def sqs_service() -> SqsService:
+    pre = "GATEWAYS_TEST_SQS_"
+    conf = _require("sqs", [pre + n for n in ("ENDPOINT", "REGION", "ACCESS_KEY", "SECRET_KEY")])
+    svc = SqsService(
+        endpoint=conf[pre + "ENDPOINT"],
+        region=conf[pre + "REGION"],
+        access_key=conf[pre + "ACCESS_KEY"],
+        secret_key=conf[pre + "SECRET_KEY"],
+    )
+    _check("sqs", lambda: _sqs_answers(svc))
+    return svc

@@ -18,6 +18,7 @@ from .minio import Minio
 from .mqtt import Mqtt
 from .nats import Nats
 from .sns import Sns
+from .sqs import Sqs
 
 SERVICES: dict[str, type[Service]] = {
     "nats": Nats,
@@ -27,6 +28,7 @@ SERVICES: dict[str, type[Service]] = {
     "minio": Minio,
     "kubernetes": Kubernetes,
     "sns": Sns,
+    "sqs": Sqs,
 }
 
 

@@ -197,3 +197,20 @@ def sns(port: int, region: str, access_key: str) -> bool:
             return resp.status == 200 and b"<ListTopicsResponse" in resp.read()
     except OSError:
         return False
+
+
+# --------------------------------------------------------------------------- SQS (ElasticMQ)
+
+
+def sqs(port: int) -> bool:
+    """The SQS query API's ListQueues must answer."""
+    req = urllib.request.Request(
+        f"http://{HOST}:{port}/",
+        data=b"Action=ListQueues&Version=2012-11-05",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310
+            return resp.status == 200 and b"ListQueuesResponse" in resp.read()
+    except OSError:
+        return False
