@@ -435,3 +435,36 @@ def sqs_service() -> SqsService:
     )
     _check("sqs", lambda: _sqs_answers(svc))
     return svc
+
+
+# --------------------------------------------------------------------------- HDFS (MiniDFSCluster)
+
+
+@dataclass(frozen=True)
+class HdfsService:
+    namenode: str  # host:port of the NameNode's RPC (the seed's `addresses`)
+    webhdfs: str  # http://host:port, the NameNode's WebHDFS
+    user: str  # simple authentication: the user WebHDFS acts as
+
+    def client(self) -> Any:
+        """A PyPI `hdfs` WebHDFS client acting as `user`."""
+        from hdfs import InsecureClient
+
+        return InsecureClient(self.webhdfs, user=self.user)
+
+
+def _webhdfs_answers(svc: HdfsService) -> bool:
+    url = f"{svc.webhdfs}/webhdfs/v1/?op=GETFILESTATUS&user.name={svc.user}"
+    with urllib.request.urlopen(url, timeout=CHECK_TIMEOUT) as resp:  # noqa: S310 - loopback
+        return bool(json.loads(resp.read())["FileStatus"]["type"] == "DIRECTORY")
+
+
+@pytest.fixture(scope="session")
+def hdfs_service() -> HdfsService:
+    pre = "GATEWAYS_TEST_HDFS_"
+    conf = _require("hdfs", [pre + n for n in ("NAMENODE", "WEBHDFS", "USER")])
+    svc = HdfsService(
+        namenode=conf[pre + "NAMENODE"], webhdfs=conf[pre + "WEBHDFS"], user=conf[pre + "USER"]
+    )
+    _check("hdfs", lambda: _webhdfs_answers(svc))
+    return svc

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .amqp import Amqp
 from .base import Service
 from .common import ServiceError, file_lock, print_err, say, state_root
+from .hdfs import Hdfs
 from .kafka import Kafka
 from .kubernetes import Kubernetes
 from .minio import Minio
@@ -28,6 +29,7 @@ SERVICES: dict[str, type[Service]] = {
     "minio": Minio,
     "kubernetes": Kubernetes,
     "sns": Sns,
+    "hdfs": Hdfs,
     "sqs": Sqs,
 }
 

@@ -1,0 +1,1 @@
+"""The HDFS source kind: a directory polled over WebHDFS, its changes as events."""
