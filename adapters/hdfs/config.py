@@ -115,10 +115,9 @@ def _urls(fields: Fields, addresses: tuple[str, ...], port: int) -> tuple[str, .
     urls: list[str] = []
     if fields.has("webHDFSURLs"):
         for index, text in enumerate(fields.str_list("webHDFSURLs")):
-            sub = Fields(
-                {"url": text}, fields.problems, prefix=f"{fields.path('webHDFSURLs')}[{index}]."
-            )
-            url = parse_url(sub, "url", frozenset({"http", "https"})) or ""
+            item = f"[{index}]"
+            sub = Fields({item: text}, fields.problems, prefix=fields.path("webHDFSURLs"))
+            url = parse_url(sub, item, frozenset({"http", "https"})) or ""
             urls.append(url.rstrip("/"))
         return tuple(urls)
     if not addresses:

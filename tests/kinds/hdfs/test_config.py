@@ -106,7 +106,7 @@ def test_required_fields() -> None:
 
 def test_bad_webhdfs_url() -> None:
     found = problems("{directory: /, type: CREATE, path: a, hdfsUser: u, webHDFSURLs: [ftp://x]}")
-    assert found == ["webHDFSURLs[0].url: 'ftp://x' must start with http:// or https://"]
+    assert found == ["webHDFSURLs[0]: 'ftp://x' must start with http:// or https://"]
 
 
 def test_kerberos_fields_are_refused_each_by_name() -> None:
