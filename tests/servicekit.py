@@ -390,6 +390,54 @@ def sns_service() -> SnsService:
     return svc
 
 
+# --------------------------------------------------------------------------- Pub/Sub (pstest)
+
+
+@dataclass(frozen=True)
+class PubsubService:
+    emulator_host: str  # host:port, as PUBSUB_EMULATOR_HOST takes it (plain gRPC)
+    project: str
+
+    def publisher(self, *, ordering: bool = False) -> Any:
+        """A google-cloud-pubsub publisher for the server (message ordering when asked)."""
+        import grpc
+        from google.cloud import pubsub_v1
+        from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+
+        transport = PublisherGrpcTransport(channel=grpc.insecure_channel(self.emulator_host))
+        options = pubsub_v1.types.PublisherOptions(enable_message_ordering=ordering)
+        return pubsub_v1.PublisherClient(publisher_options=options, transport=transport)
+
+    def subscriber(self) -> Any:
+        """A google-cloud-pubsub subscriber for the server."""
+        import grpc
+        from google.cloud import pubsub_v1
+        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+        transport = SubscriberGrpcTransport(channel=grpc.insecure_channel(self.emulator_host))
+        return pubsub_v1.SubscriberClient(transport=transport)
+
+
+def _pubsub_answers(svc: PubsubService) -> bool:
+    publisher = svc.publisher()
+    try:
+        publisher.list_topics(request={"project": f"projects/{svc.project}"}, timeout=CHECK_TIMEOUT)
+    except Exception as exc:  # the client's errors are not OSErrors
+        raise OSError(f"ListTopics: {exc}") from None
+    finally:
+        publisher.transport.close()
+    return True
+
+
+@pytest.fixture(scope="session")
+def pubsub_service() -> PubsubService:
+    pre = "GATEWAYS_TEST_PUBSUB_"
+    conf = _require("pubsub", [pre + "EMULATOR_HOST", pre + "PROJECT"])
+    svc = PubsubService(emulator_host=conf[pre + "EMULATOR_HOST"], project=conf[pre + "PROJECT"])
+    _check("pubsub", lambda: _pubsub_answers(svc))
+    return svc
+
+
 # --------------------------------------------------------------------------- SQS (ElasticMQ)
 
 

@@ -18,6 +18,7 @@ from .kubernetes import Kubernetes
 from .minio import Minio
 from .mqtt import Mqtt
 from .nats import Nats
+from .pubsub import Pubsub
 from .sns import Sns
 from .sqs import Sqs
 
@@ -30,6 +31,7 @@ SERVICES: dict[str, type[Service]] = {
     "kubernetes": Kubernetes,
     "sns": Sns,
     "hdfs": Hdfs,
+    "pubsub": Pubsub,
     "sqs": Sqs,
 }
 

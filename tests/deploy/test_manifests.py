@@ -298,6 +298,7 @@ def test_sources_and_bindings_point_at_the_right_function(rendered: Rendered) ->
         "adapters.resource",
         "adapters.artifact",
         "adapters.aws_sqs",
+        "adapters.gcp_pubsub",
         "adapters.hdfs",
     }
 
