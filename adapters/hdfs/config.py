@@ -2,7 +2,8 @@
 
 ``directory`` is listed every ``checkInterval`` (default 1m); a change to an entry whose name
 equals ``path``, or matches ``pathRegexp`` (a search, as Go's ``regexp.MatchString``), of the
-operation ``type`` (CREATE, WRITE, REMOVE, RENAME or CHMOD) becomes an event.
+operation ``type`` (CREATE, WRITE, REMOVE, RENAME or CHMOD; the seed's one name, or a list, as
+the file kind takes) becomes an event.
 
 Where the NameNode is: the seed's ``addresses`` are NameNode RPC ``host:port`` pairs (the
 native protocol, port 8020); WebHDFS is served by the same hosts on their HTTP port, so each
@@ -41,7 +42,7 @@ KERBEROS_REASON = (
 @dataclass(frozen=True, slots=True)
 class HDFSConfig:
     directory: str
-    type: str
+    types: frozenset[str]
     webhdfs_urls: tuple[str, ...]
     hdfs_user: str
     path: str | None = None
@@ -59,9 +60,7 @@ class HDFSConfig:
     @classmethod
     def parse(cls, fields: Fields) -> HDFSConfig:
         directory = _directory(fields)
-        operation = fields.choice("type", OPERATIONS, upper=True)
-        if operation is None and not fields.has("type"):
-            fields.problem("type", f"is required (one of {', '.join(sorted(OPERATIONS))})")
+        types = _types(fields)
         path, path_regexp = _paths(fields)
         interval = fields.duration("checkInterval", DEFAULT_CHECK_INTERVAL)
         if interval is None or interval <= timedelta(0):
@@ -76,7 +75,7 @@ class HDFSConfig:
         _refuse_kerberos(fields)
         return cls(
             directory=directory,
-            type=operation or "CREATE",
+            types=types,
             webhdfs_urls=urls,
             hdfs_user=user,
             path=path,
@@ -92,6 +91,20 @@ def _directory(fields: Fields) -> str:
     if text and not text.startswith("/"):
         fields.problem("directory", f"{text!r} must be an absolute HDFS path (start with '/')")
     return text.rstrip("/") or "/"
+
+
+def _types(fields: Fields) -> frozenset[str]:
+    choices = ", ".join(sorted(OPERATIONS))
+    if not fields.has("type"):
+        fields.problem("type", f"is required (one of {choices})")
+        return frozenset()
+    names = [name.strip().upper() for name in fields.str_list("type")]
+    if not names:
+        fields.problem("type", f"needs at least one of {choices}")
+    for name in names:
+        if name not in OPERATIONS:
+            fields.problem("type", f"{name!r} is not one of {choices}")
+    return frozenset(name for name in names if name in OPERATIONS)
 
 
 def _paths(fields: Fields) -> tuple[str | None, str | None]:

@@ -86,7 +86,7 @@ class HDFSSource(SupervisedSource[HDFSConfig]):
         )
 
     def _wanted(self, change: Change) -> bool:
-        if change.operation != self.config.type:
+        if change.operation not in self.config.types:
             return False
         return any(self.config.matches(name) for name in change.names)
 

@@ -19,7 +19,7 @@ def test_the_seed_era_configmap_validates_unchanged() -> None:
     document = yaml.safe_load(SEED.read_text())
     config = parse(document["data"]["example-1"])
     assert config.directory == "/tmp"
-    assert (config.type, config.path, config.path_regexp) == ("CREATE", "x.txt", None)
+    assert (config.types, config.path, config.path_regexp) == (frozenset({"CREATE"}), "x.txt", None)
     assert config.hdfs_user == "root"
     assert config.webhdfs_urls == (
         "http://my-hdfs-namenode-0.my-hdfs-namenode.default.svc.cluster.local:9870",
@@ -43,7 +43,7 @@ def test_every_field() -> None:
         """
     )
     assert config.directory == "/data/in"
-    assert config.type == "WRITE"
+    assert config.types == {"WRITE"}
     assert config.webhdfs_urls == ("http://nn-0:50070", "http://[fd00::1]:50070")
     assert config.addresses == ("nn-0:8020", "[fd00::1]:8020")
     assert config.check_interval == timedelta(seconds=5)
@@ -55,7 +55,7 @@ def test_webhdfs_urls_replace_addresses() -> None:
     config = parse(
         """
         directory: /
-        type: REMOVE
+        type: [remove, RENAME]
         path: a
         webHDFSURLs: ['https://nn-0:9871/', 'http://nn-1:9870']
         hdfsUser: gw
@@ -63,6 +63,7 @@ def test_webhdfs_urls_replace_addresses() -> None:
     )
     assert config.webhdfs_urls == ("https://nn-0:9871", "http://nn-1:9870")
     assert config.directory == "/"
+    assert config.types == {"REMOVE", "RENAME"}
 
 
 def test_every_problem_at_once() -> None:
@@ -101,6 +102,16 @@ def test_required_fields() -> None:
         "path: give path or pathRegexp",
         "addresses: is required (NameNode host:port), or give webHDFSURLs",
         "hdfsUser: is required (the user WebHDFS acts as)",
+    ]
+
+
+def test_bad_types() -> None:
+    base = "{directory: /, path: a, hdfsUser: u, addresses: ['nn:8020'], type: %s}"
+    assert problems(base % "[]") == [
+        "type: needs at least one of CHMOD, CREATE, REMOVE, RENAME, WRITE"
+    ]
+    assert problems(base % "[CREATE, touch]") == [
+        "type: 'TOUCH' is not one of CHMOD, CREATE, REMOVE, RENAME, WRITE"
     ]
 
 
