@@ -34,6 +34,6 @@ def list_directory(client: InsecureClient, directory: str) -> Listing:
 def describe(exc: BaseException) -> str:
     """An HDFS or HTTP error as a short reason."""
     if isinstance(exc, requests.ConnectionError):
-        return "cannot connect to WebHDFS"
+        return "cannot connect"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return text or type(exc).__name__

@@ -182,3 +182,25 @@ async def test_sources_follow_the_registry(
         for folder in (first, second):
             webhdfs.delete(folder, recursive=True)
     assert not any(f"{first}/four:" in i for i in ids(watcher))  # removed: no longer listed
+
+
+async def test_a_missing_directory_is_degraded_until_it_exists(
+    tmp_path: Path, hdfs_service: HdfsService, webhdfs: Any, watcher: RecordingWatcher
+) -> None:
+    folder = f"/{unique('gw-later-')}"
+    path = registry(
+        tmp_path / "registry.yaml", {"later": source(hdfs_service, folder)}, watcher.url
+    )
+    dispatcher = await DispatcherService(path).start()
+    adapter = await start(path, tmp_path / "state", dispatcher.url)
+    try:
+        degraded = await wait_for_state(adapter, "later", "degraded")
+        assert f"directory {folder}: File {folder} does not exist." in degraded.reason
+        webhdfs.makedirs(folder)
+        await wait_for_state(adapter, "later", "running")
+        webhdfs.write(f"{folder}/first", data=b"1")
+        await wait_until(lambda: f"{folder}/first:CREATE" in ids(watcher), timeout=10)
+    finally:
+        await adapter.stop()
+        await dispatcher.stop()
+        webhdfs.delete(folder, recursive=True)
