@@ -297,6 +297,7 @@ def test_sources_and_bindings_point_at_the_right_function(rendered: Rendered) ->
     assert adapters == {f"adapters.streams.{k}" for k in ("nats", "mqtt", "amqp", "kafka")} | {
         "adapters.resource",
         "adapters.artifact",
+        "adapters.file",
         "adapters.aws_sqs",
         "adapters.gcp_pubsub",
         "adapters.hdfs",

@@ -14,9 +14,18 @@ from tests.kit import REFERENCE_DATA
 
 EXAMPLES = REFERENCE_DATA / "argo-events-v0.10-examples"
 CORE_KINDS = ("calendar", "webhook", "resource", "artifact", "nats", "mqtt", "amqp", "kafka")
-# The community kinds of the HTTP family; the pull family (file, aws-sqs, gcp-pubsub, hdfs)
-# has no kind yet.
-COMMUNITY_KINDS = ("github", "gitlab", "slack", "aws-sns", "storage-grid")
+# The community kinds: the HTTP family and the pull family.
+COMMUNITY_KINDS = (
+    "github",
+    "gitlab",
+    "slack",
+    "aws-sns",
+    "storage-grid",
+    "file",
+    "aws-sqs",
+    "gcp-pubsub",
+    "hdfs",
+)
 
 
 def _entries(kind: str) -> list[tuple[str, str]]:
