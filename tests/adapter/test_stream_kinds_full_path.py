@@ -57,13 +57,16 @@ async def _run(
     try:
         await wait_for_state(adapter, "orders", "running", timeout=30)
         await asyncio.to_thread(publish, range(FIRST))
-        await wait_until(lambda: len(_numbers_seen(watcher)) >= FIRST, timeout=60)
+        # A consumer group's first join on a just-started broker can take a while.
+        await wait_until(lambda: len(_numbers_seen(watcher)) >= FIRST, 120, _numbers_seen, watcher)
 
         await dispatcher.stop()
         await asyncio.to_thread(publish, range(FIRST, FIRST + SECOND))
         await asyncio.sleep(1.0)  # the adapter retries against a closed port meanwhile
         dispatcher = await DispatcherService(registry, port=dispatcher.port).start()
-        await wait_until(lambda: len(_numbers_seen(watcher)) >= FIRST + SECOND, timeout=60)
+        await wait_until(
+            lambda: len(_numbers_seen(watcher)) >= FIRST + SECOND, 60, _numbers_seen, watcher
+        )
     finally:
         await adapter.stop()
         await dispatcher.stop()
@@ -113,7 +116,7 @@ async def test_amqp(tmp_path: Path, amqp_service: AmqpService, watcher: Recordin
 
 
 @pytest.mark.kafka
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 async def test_kafka(
     tmp_path: Path, kafka_service: KafkaService, watcher: RecordingWatcher
 ) -> None:
