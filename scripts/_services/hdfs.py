@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 import shutil
 import urllib.request
-from pathlib import Path
 
-from .base import Service
-from .common import HOST, Proc, ServiceError, file_lock, need_tool, run, say
+from .common import HOST, Proc
+from .maven import MavenService
 
 VERSION = "3.4.1"
-MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 ARTIFACTS = [
     ("org.apache.hadoop", "hadoop-minicluster", VERSION),
     ("junit", "junit", "4.13.2"),
@@ -65,48 +63,16 @@ def webhdfs_ok(port: int, user: str) -> bool:
     return bool(status["type"] == "DIRECTORY")
 
 
-class Hdfs(Service):
+class Hdfs(MavenService):
     name = "hdfs"
     start_timeout = 120.0
 
-    @property
-    def home(self) -> Path:
-        return self.cache / f"hdfs-{VERSION}"
+    home_name = f"hdfs-{VERSION}"
+    title = f"Hadoop {VERSION} minicluster"
+    marker_jar = f"hadoop-minicluster-{VERSION}.jar"
 
-    def java(self) -> str:
-        return need_tool("java", "openjdk-17-jre-headless", self.install_log)
-
-    def install(self) -> None:
-        self.java()
-        if (self.home / ".complete").exists():
-            return
-        mvn = need_tool("mvn", "maven", self.install_log)
-        with file_lock(self.cache / f"hdfs-{VERSION}.lock"):
-            if (self.home / ".complete").exists():
-                return
-            say(f"  fetching Hadoop {VERSION} minicluster jars with Maven into {self.home}")
-            self.home.mkdir(parents=True, exist_ok=True)
-            (self.home / "pom.xml").write_text(_pom())
-            libs = self.home / "libs"
-            shutil.rmtree(libs, ignore_errors=True)
-            run(
-                [
-                    mvn,
-                    "-B",
-                    "-q",
-                    "-f",
-                    str(self.home / "pom.xml"),
-                    f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-                    "-DincludeScope=runtime",
-                    f"-DoutputDirectory={libs}",
-                ],
-                log=self.home / "mvn.log",
-            )
-            if not (libs / f"hadoop-minicluster-{VERSION}.jar").exists():
-                raise ServiceError(
-                    f"Maven produced no minicluster jar; see {self.home / 'mvn.log'}"
-                )
-            (self.home / ".complete").write_text(VERSION + "\n")
+    def pom(self) -> str:
+        return _pom()
 
     def prepare(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)

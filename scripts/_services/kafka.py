@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from . import probes
-from .base import Service
-from .common import HOST, Proc, ServiceError, file_lock, need_tool, run, say
+from .common import HOST, Proc, run
+from .maven import MavenService
 
 VERSION = "3.9.1"
 SCALA = "2.13"
-MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 # Kafka's own jar pulls in its runtime; slf4j-reload4j is what Kafka's tarball logs with.
 ARTIFACTS = [
     ("org.apache.kafka", f"kafka_{SCALA}", VERSION),
@@ -40,49 +38,16 @@ def _pom() -> str:
     )
 
 
-class Kafka(Service):
+class Kafka(MavenService):
     name = "kafka"
     start_timeout = 120.0
 
-    @property
-    def home(self) -> Path:
-        return self.cache / f"kafka-{VERSION}"
+    home_name = f"kafka-{VERSION}"
+    title = f"Kafka {VERSION}"
+    marker_jar = f"kafka_{SCALA}-{VERSION}.jar"
 
-    def java(self) -> str:
-        return need_tool("java", "openjdk-17-jre-headless", self.install_log)
-
-    def install(self) -> None:
-        self.java()
-        if (self.home / ".complete").exists():
-            return
-        mvn = need_tool("mvn", "maven", self.install_log)
-        with file_lock(self.cache / f"kafka-{VERSION}.lock"):
-            if (self.home / ".complete").exists():
-                return
-            say(f"  fetching Kafka {VERSION} jars with Maven into {self.home}")
-            self.home.mkdir(parents=True, exist_ok=True)
-            (self.home / "pom.xml").write_text(_pom())
-            libs = self.home / "libs"
-            shutil.rmtree(libs, ignore_errors=True)
-            run(
-                [
-                    mvn,
-                    "-B",
-                    "-q",
-                    "-f",
-                    str(self.home / "pom.xml"),
-                    f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-                    "-DincludeScope=runtime",
-                    f"-DoutputDirectory={libs}",
-                ],
-                log=self.home / "mvn.log",
-            )
-            if not (libs / f"kafka_{SCALA}-{VERSION}.jar").exists():
-                raise ServiceError(f"Maven produced no Kafka jar; see {self.home / 'mvn.log'}")
-            (self.home / ".complete").write_text(VERSION + "\n")
-
-    def classpath(self) -> str:
-        return str(self.home / "libs" / "*")
+    def pom(self) -> str:
+        return _pom()
 
     def prepare(self) -> None:
         data = self.state / "data"

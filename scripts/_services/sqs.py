@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from . import probes
-from .base import Service
-from .common import HOST, Proc, ServiceError, file_lock, need_tool, run, say
+from .common import HOST, Proc
+from .maven import MavenService
 
 VERSION = "1.6.14"
 SCALA = "2.13"
-MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 ARTIFACT = ("org.elasticmq", f"elasticmq-server_{SCALA}", VERSION)
 PORT = 19324
 REGION = "us-east-1"
@@ -34,46 +32,16 @@ def _pom() -> str:
     )
 
 
-class Sqs(Service):
+class Sqs(MavenService):
     name = "sqs"
     start_timeout = 90.0
 
-    @property
-    def home(self) -> Path:
-        return self.cache / f"elasticmq-{VERSION}"
+    home_name = f"elasticmq-{VERSION}"
+    title = f"ElasticMQ {VERSION}"
+    marker_jar = f"elasticmq-server_{SCALA}-{VERSION}.jar"
 
-    def java(self) -> str:
-        return need_tool("java", "openjdk-17-jre-headless", self.install_log)
-
-    def install(self) -> None:
-        self.java()
-        if (self.home / ".complete").exists():
-            return
-        mvn = need_tool("mvn", "maven", self.install_log)
-        with file_lock(self.cache / f"elasticmq-{VERSION}.lock"):
-            if (self.home / ".complete").exists():
-                return
-            say(f"  fetching ElasticMQ {VERSION} jars with Maven into {self.home}")
-            self.home.mkdir(parents=True, exist_ok=True)
-            (self.home / "pom.xml").write_text(_pom())
-            libs = self.home / "libs"
-            shutil.rmtree(libs, ignore_errors=True)
-            run(
-                [
-                    mvn,
-                    "-B",
-                    "-q",
-                    "-f",
-                    str(self.home / "pom.xml"),
-                    f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-                    "-DincludeScope=runtime",
-                    f"-DoutputDirectory={libs}",
-                ],
-                log=self.home / "mvn.log",
-            )
-            if not (libs / f"elasticmq-server_{SCALA}-{VERSION}.jar").exists():
-                raise ServiceError(f"Maven produced no ElasticMQ jar; see {self.home / 'mvn.log'}")
-            (self.home / ".complete").write_text(VERSION + "\n")
+    def pom(self) -> str:
+        return _pom()
 
     def prepare(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
