@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import re
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -103,31 +102,3 @@ def registry(
     for name, (kind, entries) in more.items():
         documents.append(configmap(name, kind, entries, watchers=[watcher_url]))
     return write_registry(tmp_path / "registry.yaml", *documents)
-
-
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate and key for 127.0.0.1, made with openssl."""
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key

@@ -12,8 +12,15 @@ import yaml
 
 from tests.kinds.github.conftest import API_TOKEN
 from tests.kinds.github.standin import GitHubStandIn
-from tests.kinds.github.support import SECRET_ENV, delivery, post, self_signed
-from tests.kit import REFERENCE_DATA, free_port, start_gateway, wait_until, write_registry
+from tests.kinds.github.support import SECRET_ENV, delivery, post
+from tests.kit import (
+    REFERENCE_DATA,
+    free_port,
+    self_signed,
+    start_gateway,
+    wait_until,
+    write_registry,
+)
 from tests.watcher import RecordingWatcher
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.kinds.gitlab.payloads import EXAMPLES, INSTANCE, ISSUE, PUSH
 from tests.kit import (
     REFERENCE_DATA,
     free_port,
+    self_signed,
     start_gateway,
     status_of,
     wait_until,
@@ -190,18 +190,6 @@ async def test_served_by_the_webhook_function(
         await function.shutdown()
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "tls.crt", folder / "tls.key"
-    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-    subprocess.run(
-        ["openssl", *request, *subject, "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 async def test_seed_era_configmap_runs_and_receives_on_its_own_ports(
     tmp_path: Path, watcher: RecordingWatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -209,7 +197,7 @@ async def test_seed_era_configmap_runs_and_receives_on_its_own_ports(
     entries receive; registering cannot work (``gitlabBaseUrl: YOUR_GITLAB_URL``) and says so,
     while the endpoints serve."""
     monkeypatch.setenv("GITLAB_ACCESS_ACCESSKEY", "glpat-seed")  # secret gitlab-access/accesskey
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     plain, secure = free_port(), free_port()
     text = (
         SEED.read_text()

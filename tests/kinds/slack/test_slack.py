@@ -5,7 +5,6 @@ delivered while the other sources keep serving."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +18,15 @@ from cloudevents.http import from_http as sdk_from_http
 from gateways.runtime import GatewayRuntime
 from tests.kinds.slack import examples
 from tests.kinds.slack.examples import form_body, interaction_body, json_body, sign
-from tests.kit import REFERENCE_DATA, configmap, free_port, start_gateway, status_of, write_registry
+from tests.kit import (
+    REFERENCE_DATA,
+    configmap,
+    free_port,
+    self_signed,
+    start_gateway,
+    status_of,
+    write_registry,
+)
 from tests.watcher import RecordingWatcher
 
 pytestmark = pytest.mark.timeout(60)
@@ -314,20 +321,6 @@ async def test_every_refusal_delivers_nothing_and_the_rest_keeps_serving(
 # ------------------------------------------------------------------ the seed era's ConfigMap
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "tls.crt", folder / "tls.key"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 async def test_the_seed_configmap_runs_and_each_source_receives_on_its_port(
     tmp_path: Path, watcher: RecordingWatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,7 +334,7 @@ async def test_the_seed_configmap_runs_and_each_source_receives_on_its_port(
     monkeypatch.setenv("SLACK_SECRET_3_TOKENKEY", "XXYYZZ")
     seed = REFERENCE_DATA / "argo-events-v0.10-examples" / "slack.yaml"
     [document] = [d for d in yaml.safe_load_all(seed.read_text()) if d]
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     ports = {}
     for name, text in document["data"].items():
         ports[name] = free_port()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,14 @@ from gateways.hosting.server import Listener
 from gateways.settings import Settings
 from tests.kinds.storage_grid import documents as doc
 from tests.kinds.storage_grid.support import JSON, Grid, post, publish_result, registry, sns_error
-from tests.kit import REFERENCE_DATA, free_port, start_gateway, wait_until, write_registry
+from tests.kit import (
+    REFERENCE_DATA,
+    free_port,
+    self_signed,
+    start_gateway,
+    wait_until,
+    write_registry,
+)
 from tests.watcher import RecordingWatcher
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,33 +83,6 @@ async def test_served_by_the_webhook_function_on_its_one_port(
     finally:
         await listener.stop()
         await function.shutdown()
-
-
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 async def test_the_seed_era_configmap_runs_each_example_on_its_own_port(

@@ -7,14 +7,13 @@ import hashlib
 import hmac
 import json
 import ssl
-import subprocess
 from pathlib import Path
 
 import aiohttp
 import pytest
 from cloudevents.http import from_http as sdk_from_http
 
-from tests.kit import configmap, free_port, start_gateway, status_of, write_registry
+from tests.kit import configmap, free_port, self_signed, start_gateway, status_of, write_registry
 from tests.watcher import RecordingWatcher, Reply
 
 
@@ -209,37 +208,10 @@ async def test_incoming_cloudevent_passes_through_unchanged(
     assert request.body == b"hi"
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 async def test_tls_endpoint_and_missing_certificate_reported(
     tmp_path: Path, watcher: RecordingWatcher
 ) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     secure, plain = free_port(), free_port()
     registry = write_registry(
         tmp_path / "registry.yaml",
