@@ -69,7 +69,11 @@ class AdapterRuntime:
         return self.gateway.ready
 
     def _sink(self) -> Sink:
-        """The dispatcher function over HTTP, or the dispatcher in this process (direct)."""
+        """The dispatcher function over HTTP, or the dispatcher in this process (direct).
+
+        The in-process one delivers CloudEvents to each gateway's watchers plus K_SINK and
+        GATEWAYS_WATCHERS; in http mode it takes only events too large for any request.
+        """
         settings, base = self.settings, self.settings.base
         direct = Dispatcher(
             base.ce_overrides, settings_watchers(base), max_in_flight=base.max_in_flight

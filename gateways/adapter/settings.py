@@ -2,24 +2,30 @@
 
 An adapter is a gateway client plus, unless ``GATEWAYS_EVENT_SOURCE_SERVER`` names an external
 (custom) one, its own event-source server. Its events go to the dispatcher function over HTTP
-(``GATEWAYS_DISPATCH=http``, the default when a dispatcher URL is set), or through the
-dispatcher in-process (``direct``, the default otherwise).
+(``GATEWAYS_DISPATCH=http``, the default when ``GATEWAYS_DISPATCHER_URL`` is set), or through
+the dispatcher in-process (``direct``, the default otherwise).
 
-``K_SINK`` is what a Knative ContainerSource or SinkBinding injects. In ``http`` mode it is the
-dispatcher's URL (``GATEWAYS_DISPATCHER_URL`` wins when both are set); in ``direct`` mode it
-is a watcher, as for every other process.
+``K_SINK`` is what a Knative ContainerSource or SinkBinding injects: a CloudEvents destination
+(a Broker, Channel or Service), so it is a watcher here as in every other process, never the
+dispatcher function, which only ``GATEWAYS_DISPATCHER_URL`` addresses. With only ``K_SINK``
+an adapter runs ``direct`` and delivers CloudEvents there. In ``http`` mode the dispatcher
+function delivers to each gateway's watchers and to its own ``K_SINK``; the adapter's
+``K_SINK`` stays a watcher of the in-process dispatcher that takes an event too large for any
+request to the dispatcher function, so such an event still reaches the same Broker when both
+are given the same sink.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from gateways.config.common import split_host_port
 from gateways.config.fields import parse_duration
 from gateways.delivery.spec import is_http_url
+from gateways.delivery.watchers import watchers_from_env
 from gateways.errors import SettingsError
 from gateways.settings import Settings, int_setting
 
@@ -31,7 +37,7 @@ class AdapterSettings:
     kind: str
     base: Settings  # registry, watchers, admin port, GATEWAYS_MAX_IN_FLIGHT (per source)
     dispatch: Dispatch = "direct"  # GATEWAYS_DISPATCH
-    dispatcher_url: str | None = None  # GATEWAYS_DISPATCHER_URL, else K_SINK (http mode)
+    dispatcher_url: str | None = None  # GATEWAYS_DISPATCHER_URL (http mode)
     # A custom event-source server to drive instead of the built-in one.
     event_source_server: tuple[str, int] | None = None  # GATEWAYS_EVENT_SOURCE_SERVER
     server_host: str = "127.0.0.1"  # GATEWAYS_EVENT_SOURCE_HOST (the built-in server)
@@ -53,21 +59,22 @@ class AdapterSettings:
         env = os.environ if env is None else env
         base = Settings.from_env(env)
         values: dict[str, object] = {}
+        watchers_from_env(env)  # a bad K_SINK or GATEWAYS_WATCHERS fails here, by its name
         url = (env.get("GATEWAYS_DISPATCHER_URL") or "").strip()
-        variable = "GATEWAYS_DISPATCHER_URL"
-        if not url and base.sink:
-            url, variable = base.sink, "K_SINK"
         mode = (env.get("GATEWAYS_DISPATCH") or ("http" if url else "direct")).strip().lower()
         if mode not in ("direct", "http"):
             raise SettingsError("GATEWAYS_DISPATCH", f"{mode!r} is not direct or http")
         if mode == "http":
             if not url:
                 raise SettingsError(
-                    "GATEWAYS_DISPATCHER_URL", "required with GATEWAYS_DISPATCH=http (or K_SINK)"
+                    "GATEWAYS_DISPATCHER_URL",
+                    "required with GATEWAYS_DISPATCH=http (K_SINK is a CloudEvents destination,"
+                    " not the dispatcher)",
                 )
             if not is_http_url(url):
-                raise SettingsError(variable, f"{url!r} is not an absolute http or https URL")
-            base = replace(base, sink=None)  # K_SINK is the dispatcher here, not a watcher
+                raise SettingsError(
+                    "GATEWAYS_DISPATCHER_URL", f"{url!r} is not an absolute http or https URL"
+                )
             values["dispatcher_url"] = url
         values["dispatch"] = mode
         if env.get("GATEWAYS_EVENT_SOURCE_SERVER"):

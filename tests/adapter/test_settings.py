@@ -1,4 +1,5 @@
-"""Adapter settings: K_SINK is the dispatcher in http mode, every bad value names its variable."""
+"""Adapter settings: K_SINK is a CloudEvents destination (a watcher) in every mode, the
+dispatcher function is GATEWAYS_DISPATCHER_URL only; every bad value names its variable."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import pytest
 
 from gateways.adapter.settings import AdapterSettings
 from gateways.errors import SettingsError
+
+BROKER = "http://broker-ingress.knative-eventing.svc.cluster.local/gateways/default"
+DISPATCHER = "http://dispatcher.gateways.svc.cluster.local"
 
 
 def test_defaults_are_direct_with_a_built_in_server_on_loopback() -> None:
@@ -15,28 +19,24 @@ def test_defaults_are_direct_with_a_built_in_server_on_loopback() -> None:
     assert (settings.server_host, settings.server_port) == ("127.0.0.1", 0)
 
 
-def test_k_sink_is_the_dispatcher_and_not_a_watcher() -> None:
-    settings = AdapterSettings.from_env("nats", {"K_SINK": "http://dispatcher.default.svc"})
-    assert settings.dispatch == "http"
-    assert settings.dispatcher_url == "http://dispatcher.default.svc"
-    assert settings.base.sink is None
+def test_k_sink_alone_is_a_watcher_in_direct_mode() -> None:
+    settings = AdapterSettings.from_env("nats", {"K_SINK": BROKER})
+    assert settings.dispatch == "direct" and settings.dispatcher_url is None
+    assert settings.base.sink == BROKER
 
 
-def test_dispatcher_url_wins_over_k_sink() -> None:
+def test_the_dispatcher_url_selects_http_and_k_sink_stays_a_watcher() -> None:
     settings = AdapterSettings.from_env(
-        "nats",
-        {
-            "K_SINK": "http://broker-ingress/ns/default",
-            "GATEWAYS_DISPATCHER_URL": "http://gateway.openfaas:8080/function/dispatcher",
-        },
+        "nats", {"K_SINK": BROKER, "GATEWAYS_DISPATCHER_URL": DISPATCHER}
     )
-    assert settings.dispatcher_url == "http://gateway.openfaas:8080/function/dispatcher"
+    assert settings.dispatch == "http" and settings.dispatcher_url == DISPATCHER
+    assert settings.base.sink == BROKER  # for events too large for the dispatcher
 
 
-def test_direct_mode_keeps_k_sink_as_a_watcher() -> None:
-    env = {"K_SINK": "http://broker-ingress/ns/default", "GATEWAYS_DISPATCH": "direct"}
+def test_direct_mode_ignores_a_dispatcher_url() -> None:
+    env = {"GATEWAYS_DISPATCHER_URL": DISPATCHER, "GATEWAYS_DISPATCH": "direct", "K_SINK": BROKER}
     settings = AdapterSettings.from_env("nats", env)
-    assert settings.dispatch == "direct" and settings.base.sink == env["K_SINK"]
+    assert settings.dispatch == "direct" and settings.base.sink == BROKER
 
 
 def test_custom_server_and_tuning() -> None:
@@ -68,8 +68,11 @@ def test_custom_server_and_tuning() -> None:
     [
         ({"GATEWAYS_DISPATCH": "carrier-pigeon"}, "GATEWAYS_DISPATCH: 'carrier-pigeon'"),
         ({"GATEWAYS_DISPATCH": "http"}, "GATEWAYS_DISPATCHER_URL: required"),
+        ({"GATEWAYS_DISPATCH": "http", "K_SINK": BROKER}, "GATEWAYS_DISPATCHER_URL: required"),
         ({"GATEWAYS_DISPATCHER_URL": "dispatcher:8080"}, "GATEWAYS_DISPATCHER_URL: 'dispatcher"),
         ({"K_SINK": "ftp://x"}, "K_SINK: 'ftp://x' is not"),
+        ({"K_SINK": "ftp://x", "GATEWAYS_DISPATCHER_URL": DISPATCHER}, "K_SINK: 'ftp://x' is"),
+        ({"GATEWAYS_WATCHERS": "sensor"}, "GATEWAYS_WATCHERS: 'sensor' is not"),
         ({"GATEWAYS_EVENT_SOURCE_SERVER": "grpc://h:1"}, "GATEWAYS_EVENT_SOURCE_SERVER: "),
         ({"GATEWAYS_EVENT_SOURCE_SERVER": "h"}, "GATEWAYS_EVENT_SOURCE_SERVER: 'h' is not"),
         ({"GATEWAYS_BATCH_SIZE": "0"}, "GATEWAYS_BATCH_SIZE: 0 is not between 1"),
