@@ -274,18 +274,17 @@ def test_functions_deliver_to_the_broker_and_the_trigger_reaches_a_sensor(
     assert trigger["subscriber"]["ref"]["name"] in services
 
 
-def _sink_name(manifest: Manifest) -> str:
+def _sink(manifest: Manifest) -> tuple[str, str, str]:
     ref = manifest.body["spec"]["sink"]["ref"]
-    assert (ref["apiVersion"], ref["kind"]) == ("serving.knative.dev/v1", "Service")
-    return str(ref["name"])
+    return str(ref["apiVersion"]), str(ref["kind"]), str(ref["name"])
 
 
-def test_sources_and_bindings_point_at_the_right_function(rendered: Rendered) -> None:
+def test_sources_and_bindings_point_at_the_right_sink(rendered: Rendered) -> None:
     objects = rendered["knative"]
-    assert [_sink_name(m) for m in _of(objects, "PingSource")] == ["calendar"]
+    calendar = ("serving.knative.dev/v1", "Service", "calendar")
+    assert [_sink(m) for m in _of(objects, "PingSource")] == [calendar]
     container_sources = _of(objects, "ContainerSource")
     bindings = _of(objects, "SinkBinding")
-    assert {_sink_name(m) for m in container_sources + bindings} == {"dispatcher"}
     deployments = {m.name for m in _of(objects, "Deployment")}
     for binding in bindings:
         assert binding.body["spec"]["subject"]["name"] in deployments
@@ -302,6 +301,34 @@ def test_sources_and_bindings_point_at_the_right_function(rendered: Rendered) ->
         "adapters.gcp_pubsub",
         "adapters.hdfs",
     }
+
+
+def test_adapters_sink_is_the_broker_and_they_reach_the_dispatcher_by_its_own_url(
+    rendered: Rendered,
+) -> None:
+    """K_SINK is a CloudEvents destination: every adapter's sink (ContainerSource, or the
+    SinkBinding of a Deployment) is the Broker; the dispatcher function is named by
+    GATEWAYS_DISPATCHER_URL, the Knative Service's cluster-local URL."""
+    objects = rendered["knative"]
+    namespace = kustomization_namespace(ROOT / "knative")
+    brokers = {m.name for m in _of(objects, "Broker")}
+    services = {m.name for m in _of(objects, "Service")}
+    assert "dispatcher" in services
+    dispatcher_url = f"http://dispatcher.{namespace}.svc.cluster.local"
+    bound = {m.body["spec"]["subject"]["name"]: m for m in _of(objects, "SinkBinding")}
+    workloads = _of(objects, "ContainerSource") + _of(objects, "Deployment")
+    assert {m.name for m in workloads} == {f"{kind}-adapter" for kind in adapter_kinds()}
+    for manifest in workloads:
+        sunk = manifest if manifest.kind == "ContainerSource" else bound[manifest.name]
+        api_version, kind, name = _sink(sunk)
+        assert (api_version, kind) == ("eventing.knative.dev/v1", "Broker"), manifest.label
+        assert name in brokers, manifest.label
+        assert sunk.body["spec"]["sink"]["ref"].get("namespace", namespace) == namespace
+        [container] = containers(manifest)
+        env = env_of(container)
+        assert env["GATEWAYS_DISPATCHER_URL"] == dispatcher_url, manifest.label
+        assert "K_SINK" not in env, manifest.label  # injected from the sink
+        assert "GATEWAYS_DISPATCH" not in env, manifest.label  # http, by the URL
 
 
 def test_openfaas_adapters_invoke_the_dispatcher_through_the_gateway(rendered: Rendered) -> None:
