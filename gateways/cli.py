@@ -102,9 +102,13 @@ def _up(args: argparse.Namespace) -> int:
     if args.watcher:
         settings = settings.with_options(watchers=settings.watchers + tuple(args.watcher))
     bundled = args.file is None
+    from gateways.adapter.remote import RemoteServers  # grpc: only for a process that runs
+
     return run_process(
         "gateways",
-        lambda: GatewayRuntime(settings),
+        lambda: GatewayRuntime(
+            settings, remote=RemoteServers(max_in_flight=settings.max_in_flight)
+        ),
         settings.log_level,
         lambda runtime: print(banner(cast(GatewayRuntime, runtime), bundled), flush=True),
     )

@@ -18,7 +18,7 @@ from gateways.hosting.server import Listener
 from gateways.kinds import Kind, SourceContext, kinds
 from gateways.registry.file import FileRegistry
 from gateways.registry.model import Entry
-from gateways.registry.reconciler import Reconciler
+from gateways.registry.reconciler import Reconciler, RemoteRouting
 from gateways.settings import Settings
 from gateways.sink import Sink
 
@@ -65,7 +65,8 @@ class GatewayRuntime:
 
     The sink is the dispatcher in this process unless one is given (an adapter's
     :class:`~gateways.adapter.invoker.DispatcherInvoker`); ``parse`` is how an entry becomes
-    the config its kind gets (the adapter's gateway client passes the registry text on).
+    the config its kind gets. ``remote`` runs the sources of gateways that name an
+    event-source server (and, in an adapter, every source) on that server.
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class GatewayRuntime:
         sink: Sink | None = None,
         parse: Callable[[Entry], Any] | None = None,
         registry_optional: bool = False,
+        remote: RemoteRouting | None = None,
     ) -> None:
         self.settings = settings
         self.context = context or SourceContext(settings)
@@ -92,6 +94,7 @@ class GatewayRuntime:
             kind_table if kind_table is not None else kinds(),
             accept=accept,
             parse=parse,
+            remote=remote,
         )
         self.registry: Registry | None = None
         self.admin: Listener | None = None

@@ -70,6 +70,15 @@ def _build(construct: Callable[[], Any]) -> Any:
         raise YAMLLimitError(f"a value cannot be read: {text}") from None
 
 
+def describe(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line, with its line number."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:  # ours (YAMLLimitError) say their line themselves
+        return str(exc)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} at line {mark.line + 1}"
+
+
 def decode(data: bytes) -> str:
     """UTF-8 text; a YAMLLimitError naming the line of the first byte that is not UTF-8."""
     try:

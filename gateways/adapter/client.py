@@ -5,8 +5,13 @@ reason), then keeps a ``StartEventSourceAcked`` stream open in the background: e
 to ``emit`` and is acknowledged once ``emit`` returns, rejected when it raises, so the server
 acks or nacks the broker message only then. Each stream is one session of the core's
 :class:`Supervisor`: a lost server is retried with the source's backoff while its status says
-so. A seed-era server (no ``StartEventSourceAcked``) is driven with ``StartEventSource``; its
-events are then at most once.
+so.
+
+A seed-era server is spoken to in its own generation (:mod:`gateways.config.server`): fixed by
+the server's ``protocol``, else by the ConfigMap's seed-era release label, else found out: a
+server without ``StartEventSourceAcked`` is driven with ``StartEventSource`` (its events are
+then at most once), and one whose ``ValidateEventSource`` names the version it expects gets
+that version in field 4.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +29,7 @@ from gateways.adapter.acks import AckWriter
 from gateways.adapter.handler import EventHandler
 from gateways.adapter.wire import event_source
 from gateways.config.common import Backoff
+from gateways.config.server import Generation, ServerSpec, generation
 from gateways.errors import GatewayError
 from gateways.protocol import eventing_pb2 as pb
 from gateways.registry.model import Entry
@@ -34,6 +41,8 @@ VALIDATE_TIMEOUT = 10.0
 START_TIMEOUT = 15.0  # a server answers StartEventSourceAcked with SourceStatus "running"
 StatusCallback = Callable[[Origin, str, str], None]
 _REFUSED = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+# A v0.10/v0.11 server's refusal of a source whose field 4 is not its version.
+_EXPECTS_VERSION = re.compile(r"gateway expects (v\d+\.\d+(?:\.\d+)?) version")
 
 
 class InvalidSourceError(GatewayError):
@@ -45,15 +54,19 @@ class RemoteSource:
         self,
         entry: Entry,
         stub: Any,
-        address: str,
+        server: ServerSpec,
         on_status: StatusCallback,
         backoff: Backoff,
         max_in_flight: int,
         grace: float,
     ) -> None:
         self.origin: Origin = entry.origin
-        self.address = address
-        self._message = event_source(entry)
+        self.address = address = server.address
+        self._entry = entry
+        # None: not known yet (``auto``): the acknowledged stream is offered first.
+        self._generation = server.fixed or generation(entry.seed_version or "")
+        self._fixed = server.fixed is not None
+        self._message = event_source(entry, self._generation or Generation("acked"))
         self._stub = stub
         self._on_status = on_status
         self._max_in_flight = max_in_flight
@@ -71,7 +84,6 @@ class RemoteSource:
         self._call: Any = None
         self._stream_ended = asyncio.Event()
         self._stopping = False
-        self._acked_protocol = True
         self._refused = False  # the last session ended with the server refusing the source
         self._state, self._reason = "running", ""  # what the reconciler shows after ``start``
         self._visible = False  # statuses reach the reconciler only once ``start`` returned
@@ -139,15 +151,19 @@ class RemoteSource:
         try:
             return await self._serve(connected)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.UNIMPLEMENTED or not self._acked_protocol:
+            if exc.code() != grpc.StatusCode.UNIMPLEMENTED or self._generation is not None:
                 raise
         log.warning(
             "%s: %s has no StartEventSourceAcked; events are at most once",
             self._label,
             self.address,
         )
-        self._acked_protocol = False
+        self._speak(Generation("typed"))
         return await self._serve(connected)
+
+    def _speak(self, spoken: Generation) -> None:
+        self._generation = spoken
+        self._message = event_source(self._entry, spoken)
 
     def _judge(self, exc: Exception) -> None:
         """Raise instead of ``exc`` when the server refused the source: before ``start`` returned,
@@ -171,6 +187,14 @@ class RemoteSource:
     async def _validate(self) -> None:
         try:
             reply = await self._stub.ValidateEventSource(self._message, timeout=VALIDATE_TIMEOUT)
+            expected = None if reply.isValid else _EXPECTS_VERSION.search(reply.reason)
+            if expected and not self._fixed and self._generation != generation(expected[1]):
+                spoken = generation(expected[1]) or Generation("versioned", expected[1])
+                log.info("%s: %s speaks the %s protocol", self._label, self.address, spoken)
+                self._speak(spoken)
+                reply = await self._stub.ValidateEventSource(
+                    self._message, timeout=VALIDATE_TIMEOUT
+                )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return  # the server validates when the source starts
@@ -183,7 +207,7 @@ class RemoteSource:
     async def _serve(self, connected: Callable[[], None]) -> str:
         """Receive events until the stream ends; ``connected`` once the server runs the source."""
         self._stream_ended.clear()
-        if self._acked_protocol:
+        if self._generation is None or self._generation.style == "acked":
             call = self._stub.StartEventSourceAcked()
             await call.write(
                 pb.ClientMessage(

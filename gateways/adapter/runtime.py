@@ -3,8 +3,9 @@
 One process holds both halves of the seed's gateway: the event-source server, hosting the
 kind's sources from the kinds table on 127.0.0.1 (or, with ``GATEWAYS_EVENT_SOURCE_SERVER``, a
 custom server elsewhere), and the gateway client: the registry, watched; the reconciler, which
-validates, starts, stops and restarts each source on the server through a :class:`RemoteKind`;
-and the dispatcher, in-process or over HTTP. Admin endpoints (/healthz, /readyz, /status,
+validates, starts, stops and restarts each source on its server through
+:class:`RemoteServers` (a gateway that names a server of its own in its annotation runs
+there); and the dispatcher, in-process or over HTTP. Admin endpoints (/healthz, /readyz, /status,
 /metrics) and graceful shutdown on SIGTERM come with it.
 """
 
@@ -15,9 +16,10 @@ import sys
 from collections.abc import Mapping
 
 from gateways.adapter.invoker import DispatcherInvoker
-from gateways.adapter.remote import RemoteKind, parse_remote
+from gateways.adapter.remote import RemoteServers
 from gateways.adapter.server import EventSourceServer
 from gateways.adapter.settings import AdapterSettings
+from gateways.config.server import ServerSpec
 from gateways.dispatch import Dispatcher
 from gateways.errors import GatewayError, SettingsError
 from gateways.hosting.process import run_process
@@ -52,15 +54,18 @@ class AdapterRuntime:
                 settings.server_port,
                 base.max_in_flight,
             )
-        self.remote = RemoteKind(
-            settings.kind, settings.server_address, base.max_in_flight, settings.shutdown_grace
+        self.remote = RemoteServers(
+            settings.event_source_server or ServerSpec(settings.server_address, "acked"),
+            base.max_in_flight,
+            settings.shutdown_grace,
+            default_is_ours=self.server is not None,
         )
         self.gateway = GatewayRuntime(
             base,
             accept=lambda kind: kind == settings.kind,
-            kind_table={settings.kind: self.remote},
+            kind_table={},
             sink=self._sink(),
-            parse=parse_remote,
+            remote=self.remote,
         )
         self.reconciler = self.gateway.reconciler
 
@@ -96,19 +101,21 @@ class AdapterRuntime:
         try:
             if self.server is not None:
                 await self.server.start()
-                self.remote.address = self.server.address
+                self.remote.default = ServerSpec(self.server.address, "acked")
             await self.gateway.start()
         except BaseException:
             await self.stop()
             raise
+        assert self.remote.default is not None
         log.info(
-            "%s adapter running; event-source server %s", self.settings.kind, self.remote.address
+            "%s adapter running; event-source server %s",
+            self.settings.kind,
+            self.remote.default.address,
         )
 
     async def stop(self) -> None:
         """Stop taking events; in-flight ones finish or are rejected (the broker redelivers)."""
-        await self.gateway.stop()
-        await self.remote.close()
+        await self.gateway.stop()  # closes the channels to the servers too
         if self.server is not None:
             await self.server.stop(grace=5.0)
 

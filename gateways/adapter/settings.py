@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gateways.config.common import split_host_port
 from gateways.config.fields import parse_duration
+from gateways.config.server import ServerSpec
 from gateways.delivery.spec import is_http_url
 from gateways.delivery.watchers import watchers_from_env
-from gateways.errors import SettingsError
+from gateways.errors import ConfigError, SettingsError
 from gateways.settings import Settings, int_setting
 
 Dispatch = Literal["direct", "http"]
@@ -38,8 +38,9 @@ class AdapterSettings:
     base: Settings  # registry, watchers, admin port, GATEWAYS_MAX_IN_FLIGHT (per source)
     dispatch: Dispatch = "direct"  # GATEWAYS_DISPATCH
     dispatcher_url: str | None = None  # GATEWAYS_DISPATCHER_URL (http mode)
-    # A custom event-source server to drive instead of the built-in one.
-    event_source_server: tuple[str, int] | None = None  # GATEWAYS_EVENT_SOURCE_SERVER
+    # A custom event-source server to drive instead of the built-in one: an address, or the
+    # YAML a gateway's ``gateways.dev/event-source-server`` annotation takes.
+    event_source_server: ServerSpec | None = None  # GATEWAYS_EVENT_SOURCE_SERVER
     server_host: str = "127.0.0.1"  # GATEWAYS_EVENT_SOURCE_HOST (the built-in server)
     server_port: int = 0  # GATEWAYS_EVENT_SOURCE_PORT (0: any free port)
     batch_size: int = 64  # GATEWAYS_BATCH_SIZE: most events in one dispatcher request
@@ -51,8 +52,10 @@ class AdapterSettings:
 
     @property
     def server_address(self) -> str:
-        host, port = self.event_source_server or (self.server_host, self.server_port)
-        return f"{host}:{port}"
+        if self.event_source_server is not None:
+            return self.event_source_server.address
+        host = f"[{self.server_host}]" if ":" in self.server_host else self.server_host
+        return f"{host}:{self.server_port}"
 
     @classmethod
     def from_env(cls, kind: str, env: Mapping[str, str] | None = None) -> AdapterSettings:
@@ -78,9 +81,7 @@ class AdapterSettings:
             values["dispatcher_url"] = url
         values["dispatch"] = mode
         if env.get("GATEWAYS_EVENT_SOURCE_SERVER"):
-            values["event_source_server"] = _address(
-                "GATEWAYS_EVENT_SOURCE_SERVER", env["GATEWAYS_EVENT_SOURCE_SERVER"]
-            )
+            values["event_source_server"] = _server(env["GATEWAYS_EVENT_SOURCE_SERVER"])
         if env.get("GATEWAYS_EVENT_SOURCE_HOST"):
             values["server_host"] = env["GATEWAYS_EVENT_SOURCE_HOST"].strip()
         for variable, name, low, high in (
@@ -101,11 +102,15 @@ class AdapterSettings:
         return cls(kind, base, **values)  # type: ignore[arg-type]
 
 
-def _address(variable: str, value: str) -> tuple[str, int]:
+def _server(text: str) -> ServerSpec:
     try:
-        return split_host_port(value)
-    except ValueError as exc:
-        raise SettingsError(variable, str(exc)) from None
+        return ServerSpec.parse(text, "GATEWAYS_EVENT_SOURCE_SERVER")
+    except ConfigError as exc:
+        raise SettingsError("GATEWAYS_EVENT_SOURCE_SERVER", _without_label(exc)) from None
+
+
+def _without_label(exc: ConfigError) -> str:
+    return "; ".join(p.removeprefix("GATEWAYS_EVENT_SOURCE_SERVER: ") for p in exc.problems)
 
 
 def _seconds(variable: str, value: str) -> float:

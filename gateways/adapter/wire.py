@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gateways.config.server import Generation
 from gateways.errors import EventFormatError
 from gateways.protocol import eventing_pb2 as pb
 from gateways.registry.model import Entry
 from gateways.source import BINDINGS, Origin, RawEvent
 
 
-def event_source(entry: Entry) -> pb.EventSource:
+def event_source(entry: Entry, spoken: Generation) -> pb.EventSource:
+    """The source as ``spoken`` has it: field 4 is its type, or a seed-era server's version
+    (fields 3 and 4 were ``data`` and ``version`` in v0.10 and v0.11: the same wire types)."""
     return pb.EventSource(
         id=entry.digest,
         name=entry.name,
         value=entry.value.encode("utf-8"),
-        type=entry.kind,
+        type=spoken.field4(entry.kind),
         gateway=entry.gateway,
     )
 
@@ -46,7 +49,8 @@ def event_message(name: str, raw: RawEvent, delivery_id: int = 0) -> pb.Event:
 def raw_event(event: pb.Event) -> RawEvent:
     """The raw event a message carries; EventFormatError names the bad field."""
     if not event.HasField("metadata"):
-        return RawEvent(payload=event.payload)  # a seed-era server sends the payload alone
+        # A seed-era server sends the payload alone, and names the event (its source's name).
+        return RawEvent(payload=event.payload, subject=event.name or None)
     metadata = event.metadata
     binding = metadata.binding or "none"
     if binding not in BINDINGS:

@@ -36,7 +36,7 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
         try:
             raw = yamltext.load(value)
         except yaml.YAMLError as exc:
-            problems.add("", f"not valid YAML: {_yaml_problem(exc)}")
+            problems.add("", f"not valid YAML: {yamltext.describe(exc)}")
             problems.raise_if_any()
     if raw is None:
         raw = {}
@@ -48,14 +48,6 @@ def parse_source(kind: str, name: str, value: str | Mapping[str, Any] | None) ->
     fields.finish()
     problems.raise_if_any()
     return config
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    if mark is None:  # ours (gateways.yamltext) say their line themselves
-        return str(exc)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"{problem} at line {mark.line + 1}"
 
 
 __all__ = ["ConfigError", "Fields", "Problems", "parse_source"]

@@ -1,8 +1,9 @@
 """ConfigMap documents as gateways: each ``data`` key is an event source, its value the config.
 
 The gateway type comes from the ConfigMap's ``gateways.dev/type`` label, or, for seed-era
-ConfigMaps that carry none, from the process (``--type`` / ``GATEWAY_TYPE``). Watchers and the
-delivery spec may ride along as annotations (YAML text).
+ConfigMaps that carry none, from the process (``--type`` / ``GATEWAY_TYPE``). Watchers, the
+delivery spec and the event-source server that runs the sources (``gateways.config.server``)
+may ride along as annotations (YAML text).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from gateways.config.server import SEED_VERSION_LABEL, SERVER_ANNOTATION, ServerSpec
 from gateways.errors import ConfigError
 from gateways.source import Origin
 
@@ -32,6 +34,10 @@ class Entry:
     name: str
     value: str
     digest: str
+    # The gateway's own event-source server (its annotation), if it names one.
+    server: ServerSpec | None = None
+    # The seed-era release the ConfigMap was written for (its ``argo-events-...`` label).
+    seed_version: str | None = None
 
     @property
     def origin(self) -> Origin:
@@ -99,6 +105,17 @@ def gateway_from_configmap(
         problems.append(
             f"{label}: metadata.labels.{TYPE_LABEL}: no gateway type; set the label or pass --type"
         )
+    server = None
+    if annotations.get(SERVER_ANNOTATION):
+        try:
+            server = ServerSpec.parse(
+                annotations[SERVER_ANNOTATION], f"{label}: metadata.annotations.{SERVER_ANNOTATION}"
+            )
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    seed_version = labels.get(SEED_VERSION_LABEL) or None
+    # Where and how the sources run is part of what they are: an edit restarts them.
+    runs_on = f"{annotations.get(SERVER_ANNOTATION, '')}\0{seed_version or ''}"
     data = _mapping(document.get("data"), "data", label, problems)
     entries: dict[str, Entry] = {}
     for key, value in data.items():
@@ -115,7 +132,8 @@ def gateway_from_configmap(
                 f" {type(value).__name__}"
             )
             continue
-        entries[key] = Entry(str(name), str(kind), key, text, _digest(f"{kind}\0{text}"))
+        digest = _digest(f"{kind}\0{text}" + (f"\0{runs_on}" if runs_on != "\0" else ""))
+        entries[key] = Entry(str(name), str(kind), key, text, digest, server, seed_version)
     if problems:
         raise ConfigError(problems)
     return Gateway(

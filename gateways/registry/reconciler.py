@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from gateways.config import parse_source
 from gateways.config.common import Backoff
+from gateways.config.server import SERVER_ANNOTATION
 from gateways.errors import ConfigError, GatewayError
 from gateways.kinds import Kind, SourceContext
 from gateways.registry.model import Entry, Gateway
@@ -29,6 +30,16 @@ Key = tuple[str, str]  # (gateway, source name)
 # Between tries of a source whose start failed: 1 s, doubling, at most a minute.
 REMOVED = "removed from the registry"
 START_RETRY = Backoff(timedelta(seconds=1), 2.0, 0.2, 0, timedelta(seconds=60))
+
+
+class RemoteRouting(Protocol):
+    """Which entries run on an event-source server (``gateways.adapter.remote.RemoteServers``)."""
+
+    def kind_for(self, entry: Entry) -> Kind | None: ...
+
+    def parse(self, entry: Entry) -> Any: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -47,6 +58,7 @@ class Reconciler:
         on_change: Callable[[SourceStatus], None] | None = None,
         parse: Callable[[Entry], Any] | None = None,
         start_retry: Backoff = START_RETRY,
+        remote: RemoteRouting | None = None,
     ) -> None:
         self.context = context
         self.sink = sink
@@ -57,6 +69,8 @@ class Reconciler:
         # How an entry becomes the config its kind gets (the adapter's client passes the text on).
         self.parse = parse or parse_entry
         self.start_retry = start_retry
+        # Sources whose gateway names an event-source server (None: this process runs none).
+        self.remote = remote
         self.running: dict[Key, _Running] = {}
         self.statuses: dict[Key, SourceStatus] = {}
         self.registry_problems: list[str] = []
@@ -112,13 +126,26 @@ class Reconciler:
 
     async def _start(self, entry: Entry, tries: int = 0) -> None:
         key = (entry.gateway, entry.name)
-        kind = self.kinds.get(entry.kind)
-        if kind is None:
-            reason = f"{entry.label}: no runtime for kind {entry.kind!r} in this process"
+        remote = self.remote.kind_for(entry) if self.remote is not None else None
+        kind = remote or self.kinds.get(entry.kind)
+        reason = ""
+        if remote is None and entry.server is not None:
+            reason = (
+                f"{entry.label}: its gateway names an event-source server ({SERVER_ANNOTATION});"
+                " this process runs built-in sources only: run its adapter"
+                f" (python -m gateways.adapter {entry.kind}) or `gateways up`"
+            )
+        elif kind is None:
+            reason = (
+                f"{entry.label}: no runtime for kind {entry.kind!r} in this process (a custom"
+                f" kind runs on its own event-source server: name it in {SERVER_ANNOTATION})"
+            )
+        if kind is None or reason:
             self._set(entry, "rejected", reason)
             return
+        parse = self.remote.parse if remote is not None and self.remote else self.parse
         try:
-            config = self.parse(entry)
+            config = parse(entry)
         except ConfigError as exc:
             self._set(entry, "rejected", str(exc))
             log.error("rejected %s", exc)
@@ -179,6 +206,8 @@ class Reconciler:
             self._retries.clear()
             for key in list(self.running):
                 await self._stop(key, "shutting down")
+            if self.remote is not None:
+                await self.remote.close()
             await self.sink.close()
 
     def status(self) -> list[SourceStatus]:

@@ -15,6 +15,7 @@ import pytest
 from grpc_tools import protoc
 
 from gateways.adapter import AdapterRuntime, AdapterSettings
+from gateways.config.server import ServerSpec
 from gateways.kinds import kinds
 from gateways.settings import Settings
 from tests.adapter.kit import FAST_DELIVERY, status, wait_for_state
@@ -65,7 +66,9 @@ async def test_a_custom_server_is_driven_end_to_end(
     )
     watcher.answer(*[503] * 6)  # the first events are refused: the server must resend them
     base = Settings(registry_file=registry, admin_port=free_port())
-    settings = replace(AdapterSettings("ticker", base), event_source_server=("127.0.0.1", port))
+    settings = replace(
+        AdapterSettings("ticker", base), event_source_server=ServerSpec(f"127.0.0.1:{port}")
+    )
     adapter = AdapterRuntime(settings)
     await adapter.start()
     try:

@@ -19,6 +19,7 @@ from gateways.adapter.remote import RemoteConfig, RemoteKind
 from gateways.adapter.server import EventingService, EventSourceServer
 from gateways.adapter.stream import EventNotAcceptedError
 from gateways.config import parse_source
+from gateways.config.server import ServerSpec
 from gateways.errors import GatewayError
 from gateways.kinds import SourceContext
 from gateways.registry.model import Entry
@@ -107,7 +108,7 @@ async def close_channels() -> AsyncIterator[None]:
 
 
 async def client_for(address: str, value: str = CONFIG, max_in_flight: int = 64) -> Client:
-    remote = RemoteKind("nats", address, max_in_flight=max_in_flight, grace=1.0)
+    remote = RemoteKind(ServerSpec(address), max_in_flight=max_in_flight, grace=1.0)
     _REMOTES.append(remote)
     entry = Entry("gw", "nats", "orders", value, "digest")
     try:
@@ -202,7 +203,7 @@ async def test_an_invalid_source_fails_to_start_with_the_field(server: EventSour
 
 
 async def test_a_kind_the_server_does_not_run_is_refused(server: EventSourceServer) -> None:
-    remote = RemoteKind("mqtt", server.address)
+    remote = RemoteKind(ServerSpec(server.address))
     entry = Entry("gw", "mqtt", "t", "url: tcp://h:1883\ntopic: t\n", "d")
     source = remote.create(
         Origin("gw", "t", "mqtt"), RemoteConfig(entry, None), SourceContext(None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateways.adapter.settings import AdapterSettings
+from gateways.config.server import ServerSpec
 from gateways.errors import SettingsError
 
 BROKER = "http://broker-ingress.knative-eventing.svc.cluster.local/gateways/default"
@@ -52,7 +53,7 @@ def test_custom_server_and_tuning() -> None:
             "GATEWAYS_SHUTDOWN_GRACE": "1m",
         },
     )
-    assert settings.event_source_server == ("127.0.0.1", 50051)
+    assert settings.event_source_server == ServerSpec("127.0.0.1:50051")
     assert settings.server_address == "127.0.0.1:50051"
     assert (settings.batch_size, settings.batch_linger) == (10, 0.005)
     assert (settings.max_requests, settings.dispatch_timeout, settings.dispatch_retries) == (
@@ -74,7 +75,10 @@ def test_custom_server_and_tuning() -> None:
         ({"K_SINK": "ftp://x", "GATEWAYS_DISPATCHER_URL": DISPATCHER}, "K_SINK: 'ftp://x' is"),
         ({"GATEWAYS_WATCHERS": "sensor"}, "GATEWAYS_WATCHERS: 'sensor' is not"),
         ({"GATEWAYS_EVENT_SOURCE_SERVER": "grpc://h:1"}, "GATEWAYS_EVENT_SOURCE_SERVER: "),
-        ({"GATEWAYS_EVENT_SOURCE_SERVER": "h"}, "GATEWAYS_EVENT_SOURCE_SERVER: 'h' is not"),
+        (
+            {"GATEWAYS_EVENT_SOURCE_SERVER": "h"},
+            "GATEWAYS_EVENT_SOURCE_SERVER: address: 'h' is not",
+        ),
         ({"GATEWAYS_BATCH_SIZE": "0"}, "GATEWAYS_BATCH_SIZE: 0 is not between 1"),
         ({"GATEWAYS_BATCH_LINGER": "soon"}, "GATEWAYS_BATCH_LINGER: 'soon' is not a duration"),
         ({"GATEWAYS_EVENT_SOURCE_PORT": "x"}, "GATEWAYS_EVENT_SOURCE_PORT: 'x' is not an"),

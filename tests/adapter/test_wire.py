@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gateways.adapter.wire import event_message, event_source, origin_of, raw_event
+from gateways.config.server import Generation
 from gateways.errors import EventFormatError
 from gateways.protocol import eventing_pb2 as pb
 from gateways.registry.model import Entry
@@ -43,8 +44,9 @@ def test_empty_strings_are_kept_distinct_from_unset() -> None:
     assert raw_event(event_message("s", raw)) == raw
 
 
-def test_a_seed_event_is_its_payload() -> None:
-    assert raw_event(pb.Event(name="s", payload=b"hi")) == RawEvent(payload=b"hi")
+def test_a_seed_event_is_its_payload_about_the_event_it_names() -> None:
+    assert raw_event(pb.Event(name="s", payload=b"hi")) == RawEvent(payload=b"hi", subject="s")
+    assert raw_event(pb.Event(payload=b"hi")) == RawEvent(payload=b"hi")
 
 
 def test_bad_metadata_names_the_field() -> None:
@@ -56,7 +58,7 @@ def test_bad_metadata_names_the_field() -> None:
 
 def test_event_source_carries_the_registry_entry() -> None:
     entry = Entry("nats-gateway", "nats", "orders", "url: nats://h:4222\n", "abc123")
-    message = event_source(entry)
+    message = event_source(entry, Generation("acked"))
     assert (message.id, message.name, message.type, message.gateway) == (
         "abc123",
         "orders",
@@ -65,3 +67,35 @@ def test_event_source_carries_the_registry_entry() -> None:
     )
     assert message.value == b"url: nats://h:4222\n"
     assert origin_of(message) == Origin("nats-gateway", "orders", "nats")
+    assert event_source(entry, Generation("typed", "v0.12")).type == "nats"
+
+
+def test_a_versioned_server_gets_its_version_in_field_4_and_the_text_in_field_3() -> None:
+    entry = Entry("calendar-gateway", "calendar", "tick", "interval: 1s\n", "abc123")
+    message = event_source(entry, Generation("versioned", "v0.10"))
+    assert message.type == "v0.10"
+    # v0.10's EventSource: 1 id, 2 name, 3 data (string), 4 version (string); same wire types.
+    fields = dict(_fields(message.SerializeToString()))
+    assert fields[3] == b"interval: 1s\n" and fields[4] == b"v0.10"
+
+
+def _fields(data: bytes) -> list[tuple[int, bytes]]:
+    """Length-delimited fields of a message, read from the wire by hand."""
+    found, at = [], 0
+    while at < len(data):
+        key, at = _varint(data, at)
+        assert key & 7 == 2, "only length-delimited fields here"
+        size, at = _varint(data, at)
+        found.append((key >> 3, data[at : at + size]))
+        at += size
+    return found
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if byte < 0x80:
+            return value, at
