@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import pytest
 import yaml
 
@@ -245,3 +247,53 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+class GatewaysUp:
+    """``gateways up --file REGISTRY`` in a process of its own, as a user starts it."""
+
+    def __init__(self, registry: Path, *options: str) -> None:
+        self.admin_port = free_port()
+        self.arguments = ["up", "--file", str(registry), "--admin-port", str(self.admin_port)]
+        self.arguments += options
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> GatewaysUp:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateways", *self.arguments, cwd=ROOT, stdout=subprocess.DEVNULL
+        )
+        await wait_until_async(self._answers, timeout=30)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 30)
+
+    async def sources(self) -> dict[str, dict[str, Any]]:
+        """The status page's sources by name (empty when it does not answer)."""
+        url = f"http://127.0.0.1:{self.admin_port}/status"
+        try:
+            async with aiohttp.ClientSession() as session, session.get(url) as response:
+                page = await response.json()
+        except (aiohttp.ClientError, OSError):
+            return {}
+        return {source["name"]: source for source in page["sources"]}
+
+    async def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.returncode is not None:
+            raise AssertionError(f"gateways up exited with {self.process.returncode}")
+        return bool(await self.sources())
+
+
+async def wait_until_async(
+    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05
+) -> None:
+    """Like wait_until, for a condition that is a coroutine function."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

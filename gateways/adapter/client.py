@@ -151,8 +151,15 @@ class RemoteSource:
         try:
             return await self._serve(connected)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.UNIMPLEMENTED or self._generation is not None:
+            if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise
+            if self._generation is not None:
+                if self._generation.style != "acked":
+                    raise
+                raise InvalidSourceError(
+                    f"{self.address} has no StartEventSourceAcked (protocol: acked); set the"
+                    " server's protocol to auto or to its gateway-era release"
+                ) from None
         log.warning(
             "%s: %s has no StartEventSourceAcked; events are at most once",
             self._label,

@@ -19,7 +19,7 @@ from gateways.config.server import ServerSpec
 from gateways.kinds import kinds
 from gateways.settings import Settings
 from tests.adapter.kit import FAST_DELIVERY, status, wait_for_state
-from tests.kit import configmap, free_port, wait_until, write_registry
+from tests.kit import GatewaysUp, configmap, free_port, wait_until, write_registry
 from tests.watcher import RecordingWatcher
 
 HERE = Path(__file__).resolve().parent
@@ -91,3 +91,17 @@ async def test_a_custom_server_is_driven_end_to_end(
     assert event.attributes["subject"] == "ticks"
     assert event.content_type == "application/json"
     assert event.json()["number"] == int(event.attributes["tickernumber"])
+
+
+async def test_gateways_up_runs_a_gateway_on_the_server_its_annotation_names(
+    tmp_path: Path, custom_server: tuple[int, Path], watcher: RecordingWatcher
+) -> None:
+    port, acked = custom_server
+    document = configmap("tickers", "ticker", {"five": "count: 5\nprefix: up\n"}, [watcher.url])
+    document["metadata"]["annotations"]["gateways.dev/event-source-server"] = f"127.0.0.1:{port}"
+    async with GatewaysUp(write_registry(tmp_path / "registry.yaml", document)) as gateway:
+        expected = {f"up-{n}" for n in range(5)}
+        await wait_until(lambda: {e.id for e in watcher.events} == expected, timeout=20)
+        await wait_until(lambda: set(acked.read_text().split()) == expected)
+        assert (await gateway.sources())["five"]["state"] == "running"
+    assert {e.type for e in watcher.events} == {"dev.gateways.ticker.tick"}
