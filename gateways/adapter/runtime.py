@@ -45,7 +45,8 @@ class AdapterRuntime:
             if settings.kind not in table:
                 raise SettingsError(
                     "kind",
-                    f"no source kind {settings.kind!r} (installed: {', '.join(sorted(table))})",
+                    f"no source kind {settings.kind!r} (installed: {', '.join(sorted(table))});"
+                    " a custom kind runs on its own server: set GATEWAYS_EVENT_SOURCE_SERVER",
                 )
             self.server = EventSourceServer(
                 {settings.kind: table[settings.kind]},
