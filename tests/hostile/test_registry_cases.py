@@ -170,6 +170,36 @@ def test_validate_checks_the_watchers_and_delivery_annotations(tmp_path: Path) -
     ]
 
 
+SERVER = "gateways.dev/event-source-server"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("'[a, b]'", "expected an address or a mapping with address"),
+        ("'{address: ''127.0.0.1:1'', nested: {a: {b: 1}}}'", "nested: unknown field"),
+        ("'{address: ''unix:relative''}'", "address: 'unix:relative': a Unix socket needs"),
+        ("'{address: ''h:99999''}'", "address: 'h:99999' has an invalid port"),
+        ("'" + "[" * 100 + "]" * 100 + "'", "not valid YAML: nested too deep"),
+        ("'{address: ''h:1'', protocol: {v: 1}}'", "protocol: expected a string, got dict"),
+    ],
+)
+def test_a_hostile_event_source_server_annotation_is_named(
+    tmp_path: Path, value: str, expected: str
+) -> None:
+    metadata = f"  annotations:\n    {SERVER}: {value}\n"
+    found = problems_of(tmp_path, webhook("  a: 'endpoint: /a'\n", metadata))
+    field = f"document 1: configmap/hooks: metadata.annotations.{SERVER}: "
+    assert any(p.startswith(field) and expected in p for p in found), found
+
+
+def test_an_alias_bomb_in_the_server_annotation_is_refused_in_time(tmp_path: Path) -> None:
+    bomb = BOMB.replace("\n", "\\n").replace("'", "''")
+    metadata = f'  annotations:\n    {SERVER}: "{bomb}address: *i\\n"\n'
+    found = problems_of(tmp_path, webhook("  a: 'endpoint: /a'\n", metadata))
+    assert any("too many nodes once aliases are expanded" in p for p in found), found
+
+
 def test_gateways_validate_prints_a_message_not_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_text("kind: ConfigMap\nmetadata: oops\n")
