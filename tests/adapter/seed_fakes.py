@@ -60,10 +60,17 @@ class SeedServer(rpc.EventingServicer):  # type: ignore[misc]
             return {"isValid": False, "reason": "interval-ms must be a number of milliseconds"}
         return {"isValid": True}
 
-    async def start(self, address: str = "127.0.0.1:0") -> SeedServer:
+    async def start(
+        self, address: str = "127.0.0.1:0", tls: tuple[bytes, bytes] | None = None
+    ) -> SeedServer:
+        """Listen on ``address``; with ``tls`` (certificate, key) over TLS."""
         self._server = grpc.aio.server()
         rpc.add_EventingServicer_to_server(self, self._server)
-        port = self._server.add_insecure_port(address)
+        if tls is None:
+            port = self._server.add_insecure_port(address)
+        else:
+            credentials = grpc.ssl_server_credentials([(tls[1], tls[0])])
+            port = self._server.add_secure_port(address, credentials)
         self.address = address if address.startswith("unix:") else f"127.0.0.1:{port}"
         await self._server.start()
         return self

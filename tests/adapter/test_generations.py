@@ -22,7 +22,7 @@ from gateways.runtime import GatewayRuntime
 from gateways.settings import Settings
 from tests.adapter.kit import FAST_DELIVERY
 from tests.adapter.seed_fakes import SeedServer
-from tests.kit import configmap, free_port, status_of, wait_until, write_registry
+from tests.kit import configmap, free_port, self_signed, status_of, wait_until, write_registry
 from tests.watcher import RecordingWatcher
 
 SOURCE = "interval-ms: 30\n"
@@ -121,6 +121,36 @@ async def test_a_v012_server_over_a_unix_socket_gets_the_type_and_the_seed_strea
     finally:
         await runtime.stop()
     assert set(server.seen) == {"calendar"} and server.streams == 1
+
+
+async def test_a_server_over_tls_is_trusted_only_with_its_ca(
+    tmp_path: Path, servers: list[SeedServer], watcher: RecordingWatcher
+) -> None:
+    (tmp_path / "server").mkdir()
+    (tmp_path / "other").mkdir()
+    cert, key = self_signed(tmp_path / "server")
+    other, _ = self_signed(tmp_path / "other")
+    server = await SeedServer().start(tls=(cert.read_bytes(), key.read_bytes()))
+    servers.append(server)
+    sources = {"ticks": SOURCE}
+    trusted = seed_configmap(
+        {"address": server.address, "tls": {"caCertPath": str(cert)}}, sources, watcher
+    )
+    runtime = await run(tmp_path, trusted)
+    try:
+        await wait_until(lambda: len(watcher.events) >= 1)
+    finally:
+        await runtime.stop()
+    assert server.streams == 1
+    untrusted = seed_configmap(
+        {"address": server.address, "tls": {"caCertPath": str(other)}}, sources, watcher
+    )
+    runtime = await run(tmp_path, untrusted)
+    try:
+        await wait_until(lambda: status_of(runtime, "ticks").state == "degraded", timeout=20)
+    finally:
+        await runtime.stop()
+    assert server.streams == 1  # nothing was started over a connection it could not trust
 
 
 async def test_a_fixed_generation_is_spoken_from_the_first_request(
