@@ -8,6 +8,9 @@ without requeue, so the broker routes it to the queue's ``x-dead-letter-exchange
 Without ``queue.name`` the queue is server-named, exclusive and auto-deleted (the seed era's
 behaviour): messages published while the gateway is down are lost. Give a name for a durable
 queue (the default once named) that outlives restarts and is shared by replicas.
+
+``format: s3``: each message is an S3 event notification (a MinIO bucket's AMQP target), one
+event per record.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit
 
 from gateways.config.common import Backoff, BasicAuth, TLSConfig, parse_url
 from gateways.config.fields import Fields
+from gateways.events.s3 import FORMATS
 
 SCHEMES = frozenset({"amqp", "amqps"})
 EXCHANGE_TYPES = frozenset({"direct", "fanout", "topic", "headers"})
@@ -101,6 +105,7 @@ class AMQPConfig:
     backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     auth: BasicAuth | None = None
+    format: str = "raw"
 
     @property
     def secure(self) -> bool:
@@ -149,6 +154,7 @@ class AMQPConfig:
             backoff=Backoff.parse(fields),
             tls=tls,
             auth=auth,
+            format=fields.choice("format", FORMATS, "raw") or "raw",
         )
 
 

@@ -10,6 +10,8 @@ The deliveries being emitted are bounded by an in-flight pool of ``min(GATEWAYS_
 prefetch)`` (``prefetch`` is the broker's own bound, basic.qos). A delivery whose ``emit`` fails
 is nacked as ``onFailure`` says: requeued after the config's backoff (so a failing watcher is
 not hammered), or rejected, which sends it to the queue's ``x-dead-letter-exchange``.
+With ``format: s3`` each message is an S3 event notification: every record is emitted as its own
+event (:func:`gateways.events.s3.per_record`), and the message is acked once all were delivered.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from adapters.streams.amqp.connection import (
 )
 from adapters.streams.amqp.message import raw_event
 from gateways.config.common import redact_url
+from gateways.events.s3 import per_record
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Origin
+from gateways.source import Emit, Origin
 from gateways.supervised import STOP_GRACE, SupervisedSource
 from gateways.supervisor import Supervisor
 
@@ -61,6 +64,11 @@ class AMQPSource(SupervisedSource[AMQPConfig]):
 
     def describe(self, exc: BaseException) -> str:
         return describe(exc)
+
+    async def start(self, emit: Emit) -> None:
+        if self.config.format == "s3":  # each record of a notification is its own event
+            emit = per_record(emit, self.label)
+        await super().start(emit)
 
     async def prepare(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -8,6 +8,8 @@ one topic without a group, so nothing is committed and a restart starts from
 
 ``initialOffset`` is where reading starts when the group has no committed offset: ``latest``
 (the default, as Kafka's ``auto.offset.reset``: no replay of old history) or ``earliest``.
+``format: s3``: each record is an S3 event notification (a MinIO bucket's Kafka target), one
+event per notification record.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 
 from gateways.config.common import Backoff, SecretRef, TLSConfig, split_host_port
 from gateways.config.fields import Fields
+from gateways.events.s3 import FORMATS
 
 INITIAL_OFFSETS = frozenset({"earliest", "latest"})
 REBALANCE_STRATEGIES = frozenset({"range", "roundrobin", "sticky"})
@@ -59,6 +62,7 @@ class KafkaConfig:
     backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     sasl: SASL | None = None
+    format: str = "raw"
 
     @property
     def brokers(self) -> list[str]:
@@ -108,6 +112,7 @@ class KafkaConfig:
             backoff=Backoff.parse(fields),
             tls=TLSConfig.parse(fields),
             sasl=SASL.parse(fields),
+            format=fields.choice("format", FORMATS, "raw") or "raw",
         )
 
 

@@ -13,6 +13,9 @@ The core's :class:`~gateways.supervisor.Supervisor` runs the consumer connection
 (:mod:`.client`, one kafka-python consumer on its own thread per session): it reconnects with
 the config's backoff when the brokers are gone and reports the state. A topic or partition that
 does not exist fails the source for good.
+With ``format: s3`` each Kafka record is an S3 event notification: each of its records is emitted
+as its own event (:func:`gateways.events.s3.per_record`), and the offset is committed once all
+were delivered.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from typing import Any
 
 from adapters.streams.kafka.client import Connection, consumer_settings
 from adapters.streams.kafka.config import KafkaConfig
+from gateways.events.s3 import per_record
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Origin
+from gateways.source import Emit, Origin
 from gateways.supervised import SupervisedSource
 from gateways.supervisor import Supervisor
 
@@ -51,6 +55,11 @@ class KafkaSource(SupervisedSource[KafkaConfig]):
     @property
     def where(self) -> str:
         return self.config.url
+
+    async def start(self, emit: Emit) -> None:
+        if self.config.format == "s3":  # each record of a notification is its own event
+            emit = per_record(emit, self.label)
+        await super().start(emit)
 
     async def prepare(self) -> None:
         """A TLS file or the SASL password that cannot be read fails here, naming the field."""

@@ -11,6 +11,9 @@ Defaults, and why:
 - ``protocolVersion: 5``: user properties carry CloudEvents attributes and shared
   subscriptions (``$share/<group>/<filter>``) spread messages over replicas. Set ``3.1.1`` for
   a broker that does not speak MQTT 5.
+
+``format: s3``: each message is an S3 event notification (a MinIO bucket's MQTT target), one
+event per record.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit
 
 from gateways.config.common import Backoff, BasicAuth, TLSConfig, parse_url
 from gateways.config.fields import Fields
+from gateways.events.s3 import FORMATS
 
 SCHEMES = frozenset({"tcp", "ssl", "mqtt", "mqtts", "ws", "wss"})
 SECURE_SCHEMES = frozenset({"ssl", "mqtts", "wss"})
@@ -62,6 +66,7 @@ class MQTTConfig:
     backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     auth: BasicAuth | None = None
+    format: str = "raw"
 
     @property
     def scheme(self) -> str:
@@ -128,4 +133,5 @@ class MQTTConfig:
             backoff=Backoff.parse(fields),
             tls=tls,
             auth=BasicAuth.parse(fields),
+            format=fields.choice("format", FORMATS, "raw") or "raw",
         )

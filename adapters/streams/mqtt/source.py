@@ -12,6 +12,9 @@ acknowledgement and redelivers only to a new connection, so while ``emit`` fails
 stays unacknowledged and is emitted again after the config's backoff; on stop or an adapter
 restart the broker, keeping the session, redelivers it. ``qos: 2`` subscribes at QoS 1 (see
 :func:`~adapters.streams.mqtt.connection.subscription_qos`); QoS 0 is at most once.
+With ``format: s3`` each message is an S3 event notification: every record is emitted as its own
+event (:func:`gateways.events.s3.per_record`), and the message is acknowledged once all were
+delivered.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from adapters.streams.mqtt.config import MQTTConfig
 from adapters.streams.mqtt.connection import Connection
 from adapters.streams.mqtt.message import raw_event
 from gateways.config.common import redact_url
+from gateways.events.s3 import per_record
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Origin
+from gateways.source import Emit, Origin
 from gateways.supervised import STOP_GRACE, SupervisedSource
 from gateways.supervisor import Supervisor
 
@@ -57,6 +61,11 @@ class MQTTSource(SupervisedSource[MQTTConfig]):
     @property
     def where(self) -> str:
         return redact_url(self.config.url)
+
+    async def start(self, emit: Emit) -> None:
+        if self.config.format == "s3":  # each record of a notification is its own event
+            emit = per_record(emit, self.label)
+        await super().start(emit)
 
     async def prepare(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -4,7 +4,8 @@ With ``jetStream`` each message is acknowledged only after delivery, and the dur
 resumes after a restart; ``deliverPolicy`` (default ``new``, so a new consumer does not replay
 the whole stream) applies only when the durable consumer is first created. Without it,
 messages published while the gateway is down are lost (core NATS is at-most-once).
-``queue`` spreads messages over the gateway's replicas (a queue group).
+``queue`` spreads messages over the gateway's replicas (a queue group). ``format: s3``: each
+message is an S3 event notification (a MinIO bucket's NATS target), one event per record.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 from gateways.config.common import Backoff, BasicAuth, SecretRef, TLSConfig, parse_url
 from gateways.config.fields import Fields
+from gateways.events.s3 import FORMATS
 
 SCHEMES = frozenset({"nats", "tls"})
 DELIVER_POLICIES = frozenset({"all", "new", "last"})
@@ -109,6 +111,7 @@ class NATSConfig:
     backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
     auth: NATSAuth | None = None
+    format: str = "raw"
 
     @property
     def jetstream(self) -> bool:
@@ -133,6 +136,7 @@ class NATSConfig:
             backoff=Backoff.parse(fields),
             tls=TLSConfig.parse(fields),
             auth=NATSAuth.parse(fields),
+            format=fields.choice("format", FORMATS, "raw") or "raw",
         )
 
 

@@ -10,6 +10,9 @@ core's :class:`InFlight` pool); the JetStream pump fetches only as many as the p
 Each connection is one session of the core's :class:`Supervisor`: a lost or unreachable server
 is retried with ``backoff`` while the status says "degraded"; it says "running" again once
 subscribed.
+
+With ``format: s3`` each message is an S3 event notification: every record is emitted as its own
+event (:func:`gateways.events.s3.per_record`), and the message is acked once all were delivered.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from adapters.streams.nats import client as nats_client
 from adapters.streams.nats.config import NATSConfig
 from adapters.streams.nats.message import raw_event
 from gateways.config.common import redact_url
+from gateways.events.s3 import per_record
 from gateways.inflight import InFlight
 from gateways.kinds import SourceContext, SourceKind
-from gateways.source import Origin
+from gateways.source import Emit, Origin
 from gateways.supervised import SupervisedSource
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,11 @@ class NATSSource(SupervisedSource[NATSConfig]):
 
     def describe(self, exc: BaseException) -> str:
         return nats_client.describe(exc)
+
+    async def start(self, emit: Emit) -> None:
+        if self.config.format == "s3":  # each record of a notification is its own event
+            emit = per_record(emit, self.label)
+        await super().start(emit)
 
     async def prepare(self) -> None:
         self._options = nats_client.connect_options(self.config)  # raises naming the field
