@@ -14,9 +14,11 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -516,3 +518,68 @@ def hdfs_service() -> HdfsService:
     )
     _check("hdfs", lambda: _webhdfs_answers(svc))
     return svc
+
+
+# --------------------------------------------------------------------------- MinIO of a test's own
+
+MINIO_START_TIMEOUT = 60.0
+
+
+def _minio_ready(url: str) -> bool:
+    try:
+        return _http_ok(f"{url}/minio/health/ready")
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.fixture
+def own_minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., MinioService]]:
+    """Starts MinIO servers of the test's own: the `minio` service's build and credentials on a
+    free port with a fresh drive, plus the environment given (``MINIO_NOTIFY_*`` targets, ...);
+    each is stopped after the test. ``start(env)`` returns once the server is ready."""
+    pre = "GATEWAYS_TEST_MINIO_"
+    conf = _require("minio", [pre + n for n in ("BINARY", "ACCESS_KEY", "SECRET_KEY")])
+    binary = Path(conf[pre + "BINARY"])
+    if not binary.exists():
+        unavailable("minio", f"no MinIO build at {binary}")
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(env: Mapping[str, str] | None = None) -> MinioService:
+        folder = tmp_path_factory.mktemp("minio")
+        port = free_port()
+        svc = MinioService(
+            endpoint=f"{HOST}:{port}",
+            url=f"http://{HOST}:{port}",
+            access_key=conf[pre + "ACCESS_KEY"],
+            secret_key=conf[pre + "SECRET_KEY"],
+        )
+        settings = {
+            "MINIO_ROOT_USER": svc.access_key,
+            "MINIO_ROOT_PASSWORD": svc.secret_key,
+            "MINIO_BROWSER": "off",
+            "MINIO_UPDATE": "off",
+            **(env or {}),
+        }
+        argv = [str(binary), "server", "--address", svc.endpoint, str(folder / "data")]
+        with (folder / "minio.log").open("wb") as log:
+            process = subprocess.Popen(
+                argv, env={"PATH": os.environ.get("PATH", ""), **settings}, stdout=log, stderr=log
+            )
+        processes.append(process)
+        deadline = time.monotonic() + MINIO_START_TIMEOUT
+        while not _minio_ready(svc.url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = (folder / "minio.log").read_text(errors="replace")[-2000:]
+                pytest.fail(f"MinIO on {svc.endpoint} did not start:\n{tail}", pytrace=False)
+            time.sleep(0.05)
+        return svc
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

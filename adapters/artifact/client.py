@@ -1,17 +1,21 @@
 """The MinIO side of one artifact source: its client (credentials from secret references, TLS
-from config) and its listen request.
+from config), its listen request and its bucket listing.
 
 A listen request may stay silent for as long as the bucket is idle, so reads have no timeout;
-TCP keepalive finds a connection whose peer went away instead. MinIO answers a listen request
-only once it has records to send (the server buffers about 4 KB before its first flush), so the
-request blocks until then, with no response object to close: stopping shuts the sockets of the
-source's own connection pool instead (:meth:`ConnectionPool.shut`).
+TCP keepalive finds a connection whose peer went away instead. A MinIO release answers a listen
+request at once and flushes each notification as it is written. Builds of MinIO's source after
+its last release (RELEASE.2025-10-15T17-29-55Z; minio#21651) flush nothing: the answer and the
+notifications come in ~4 KB pieces, so a request blocks until then, and :meth:`ListenStream.open`
+logs a warning naming the cause when no answer came within :data:`ANSWER_WITHIN`. While it
+blocks there is no response object to close: stopping shuts the sockets of the source's own
+connection pool instead (:meth:`ConnectionPool.shut`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -27,9 +31,12 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.response import BaseHTTPResponse
 
 from adapters.artifact.config import ArtifactConfig
+from adapters.artifact.reconcile import Listed
 from gateways.secrets import resolve
 
+log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
+ANSWER_WITHIN = 5.0  # seconds: a MinIO release answers a listen request within one keepalive
 _KEEPALIVE = [
     (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
     *(
@@ -113,13 +120,42 @@ class ListenStream:
     backoff) whether to open another. To stop a reader, set ``stopping`` and shut the pool.
     """
 
-    def __init__(self, client: Minio, config: ArtifactConfig, stopping: threading.Event) -> None:
+    def __init__(
+        self, client: Minio, config: ArtifactConfig, stopping: threading.Event, label: str
+    ) -> None:
         # minio builds the request (signing, query) and opens it lazily; we open it ourselves.
         self._open = client.listen_bucket_notification(
             config.bucket, prefix=config.prefix, suffix=config.suffix, events=config.events
         )._func
         self._stopping = stopping
+        self._label = label
         self._response: BaseHTTPResponse | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._response is not None
+
+    def open(self) -> None:
+        """Send the request and wait for MinIO's answer: from then on MinIO keeps each record
+        for this stream. Raises when the request fails (or its socket was shut)."""
+        if self._response is not None or self._stopping.is_set():
+            return
+        late = threading.Timer(ANSWER_WITHIN, self._late)
+        late.daemon = True
+        late.start()
+        try:
+            self._response = self._open()
+        finally:
+            late.cancel()
+
+    def _late(self) -> None:
+        log.warning(
+            "%s: MinIO has not answered the listen request after %.0fs: a MinIO built from "
+            "source after RELEASE.2025-10-15T17-29-55Z holds notifications back until about "
+            "4 KB are waiting (minio#21651); use a release, or a bucket target (see the README)",
+            self._label,
+            ANSWER_WITHIN,
+        )
 
     def notifications(self) -> Iterator[dict[str, Any]]:
         """Each notification with records, as MinIO sends it; returns when the stream ended.
@@ -127,8 +163,7 @@ class ListenStream:
         Blocks until MinIO first answers, then between notifications; raises when the
         connection breaks (or its socket was shut).
         """
-        if self._response is None and not self._stopping.is_set():
-            self._response = self._open()
+        self.open()
         response = self._response
         while response is not None and not self._stopping.is_set():
             line = response.readline()
@@ -149,3 +184,28 @@ class ListenStream:
             with contextlib.suppress(Exception):
                 response.close()
                 response.release_conn()
+
+
+def listing(client: Minio, config: ArtifactConfig) -> list[Listed]:
+    """Every object under ``filter.prefix`` (MinIO's extension adds each one's content type)."""
+    found = []
+    for item in client.list_objects(
+        config.bucket, prefix=config.prefix or None, recursive=True, include_user_meta=True
+    ):
+        if item.is_dir or item.object_name is None or item.last_modified is None:
+            continue
+        metadata = item.metadata or {}
+        content_type = next(
+            (str(v) for k, v in metadata.items() if k.lower() == "content-type"), ""
+        )
+        found.append(
+            Listed(
+                key=item.object_name,
+                modified=item.last_modified,
+                size=item.size or 0,
+                etag=(item.etag or "").strip('"'),
+                content_type=content_type,
+                version_id=item.version_id or "",
+            )
+        )
+    return found

@@ -1,7 +1,9 @@
 """Artifact source config: MinIO/S3 bucket notifications for one bucket, filtered by key.
 
 ``insecure: true`` means plain HTTP (MinIO's ``secure=False``); otherwise the endpoint is
-reached over HTTPS, verified with ``tls`` when given.
+reached over HTTPS, verified with ``tls`` when given. ``reconcile`` (default true) lists the
+bucket on every start and reconnect to deliver objects created while no stream was read
+(:mod:`adapters.artifact.reconcile`); it needs ``s3:ObjectCreated`` events to do anything.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ArtifactConfig:
     suffix: str = ""
     backoff: Backoff = field(default_factory=Backoff)
     tls: TLSConfig | None = None
+    reconcile: bool = True
 
     @property
     def host(self) -> str:
@@ -61,6 +64,7 @@ class ArtifactConfig:
         prefix, suffix = _filter(fields)
         backoff = Backoff.parse(fields)
         tls = TLSConfig.parse(fields)
+        reconcile = fields.bool("reconcile", True)
         if tls is not None and insecure:
             fields.problem("tls", "insecure: true means plain HTTP; drop one of tls or insecure")
         return cls(
@@ -75,6 +79,7 @@ class ArtifactConfig:
             suffix=suffix,
             backoff=backoff,
             tls=tls,
+            reconcile=reconcile,
         )
 
 

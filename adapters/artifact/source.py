@@ -13,6 +13,12 @@ stays open meanwhile (MinIO drops what a listener that does not read cannot take
 ended stream is opened again after the backoff. Once the backoff's ``steps`` are used up, by
 either, the source is ``failed``. Filters: MinIO applies ``events``, ``filter.prefix`` and
 ``filter.suffix``; they are checked again here.
+
+Each new listen stream is reconciled (:mod:`adapters.artifact.reconcile`) once MinIO answered it:
+the bucket is listed and the objects created since the checkpoint are delivered first; a
+notification of an object delivered that way is then skipped. Every delivery moves the
+checkpoint on (``<state dir>/artifact-checkpoints.json``), so what a killed adapter had not
+delivered, or MinIO had not sent yet, is found by the next start's listing.
 """
 
 from __future__ import annotations
@@ -26,7 +32,15 @@ from collections.abc import Callable
 
 from minio import Minio
 
-from adapters.artifact.client import ConnectionPool, ListenStream, build_client, http_pool
+from adapters.artifact import reconcile
+from adapters.artifact.checkpoints import Checkpoints
+from adapters.artifact.client import (
+    ConnectionPool,
+    ListenStream,
+    build_client,
+    http_pool,
+    listing,
+)
 from adapters.artifact.config import ArtifactConfig
 from adapters.artifact.message import raw_events
 from gateways.kinds import SourceContext, SourceKind
@@ -64,6 +78,8 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
         self._stream: ListenStream | None = None
         self._held: deque[RawEvent] = deque()
         self._pending: concurrent.futures.Future[None] | None = None
+        self._progress: reconcile.Progress | None = None  # None: no reconciling
+        self._listed: set[str] = set()  # ids the stream's reconciliation delivered
 
     @property
     def where(self) -> str:
@@ -72,6 +88,15 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
     async def prepare(self) -> None:
         self._pool = http_pool(self.config)
         self._client = build_client(self.config, self._pool)  # a missing secret fails here
+        if reconcile.wanted(self.config):
+            state_dir = self.context.settings.state_dir
+            checkpoints = self.context.resource(
+                "artifact-checkpoints", lambda: Checkpoints(state_dir)
+            )
+            name = f"{self.origin.gateway}/{self.origin.source}"
+            self._progress = await asyncio.to_thread(
+                reconcile.Progress, checkpoints, name, self.config
+            )
 
     async def wind_down(self, supervisor: Supervisor) -> None:
         self._stopping.set()
@@ -110,15 +135,22 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
         if self._stream is None:
             if not client.bucket_exists(config.bucket):
                 raise LookupError(f"bucket {config.bucket!r} does not exist")
-            self._stream = ListenStream(client, config, self._stopping)
+            self._stream = ListenStream(client, config, self._stopping, self.label)
+            self._listed.clear()
         stream = self._stream
         try:
             self._deliver_held(loop)
             connected()
+            if not stream.opened:
+                stream.open()
+                self._reconcile(client)
+            self._deliver_held(loop)
             for notification in stream.notifications():
                 if self._stopping.is_set():
                     break
-                self._held.extend(raw_events(notification, config))
+                self._held.extend(
+                    raw for raw in raw_events(notification, config) if not self._was_listed(raw)
+                )
                 self._deliver_held(loop)
         except DeliveryFailed:
             raise
@@ -129,6 +161,26 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
         self._stream = None
         stream.close()
         return "the listen stream ended"
+
+    def _reconcile(self, client: Minio) -> None:
+        """List the bucket; hold what the checkpoint says was missed (the first time: nothing)."""
+        progress = self._progress
+        if progress is None or self._stopping.is_set():
+            return
+        listed = listing(client, self.config)
+        if progress.fresh:
+            progress.begin(listed)
+            return
+        missed = progress.missed(listed)
+        if missed:
+            log.info("%s: %d objects created while not listening", self.label, len(missed))
+        self._listed.update(raw.id for raw in missed if raw.id)
+        self._held.extend(missed)
+
+    def _was_listed(self, raw: RawEvent) -> bool:
+        """A notification of an object this stream's reconciliation delivered already."""
+        created = (raw.action or "").startswith("objectcreated.")
+        return created and raw.id is not None and raw.id in self._listed
 
     def _deliver_held(self, loop: asyncio.AbstractEventLoop) -> None:
         """Emit the held records in order, each on the event loop, waiting for it."""
@@ -146,6 +198,8 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
             finally:
                 self._pending = None
             self._held.popleft()
+            if self._progress is not None:
+                self._progress.delivered(raw)
 
 
 async def _emitting(emit: Emit, raw: RawEvent) -> None:

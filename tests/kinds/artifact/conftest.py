@@ -30,6 +30,11 @@ class Bucket:
             self.client.put_object, self.name, key, io.BytesIO(body), len(body), content_type
         )
 
+    @property
+    def fillers(self) -> int:
+        """How many fillers :meth:`pump` put."""
+        return self._fillers
+
     async def make(self) -> None:
         await asyncio.to_thread(self.client.make_bucket, self.name)
 

@@ -59,6 +59,17 @@ def test_defaults() -> None:
     assert config.backoff.delay(0, jitter=False) == 1.0
     assert not config.insecure and config.tls is None and config.region is None
     assert (config.prefix, config.suffix) == ("", "")
+    assert config.reconcile  # the listen path closes its gaps unless told not to
+
+
+def test_reconcile_can_be_turned_off() -> None:
+    base = (
+        CREDENTIALS + "endpoint: minio:9000\nbucket: {name: input}\nevents: [s3:ObjectCreated:Put]"
+    )
+    assert not parse(base + "\nreconcile: false").reconcile
+    assert problems(base + "\nreconcile: sometimes") == [
+        "reconcile: 'sometimes' is not true or false"
+    ]
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,9 +29,10 @@ def config_of(minio: MinioService, bucket: Bucket) -> ArtifactConfig:
 
 
 async def test_records_whose_delivery_failed_are_held_until_delivered(
-    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher
+    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
 ) -> None:
     async with Pipeline(watcher) as pipeline:
+        pipeline.context.settings = SimpleNamespace(state_dir=tmp_path)
         source = ArtifactSource(
             pipeline.origin("artifact"), config_of(minio_service, bucket), pipeline.context
         )
@@ -55,9 +58,10 @@ async def test_records_whose_delivery_failed_are_held_until_delivered(
 
 
 async def test_a_source_stops_promptly_before_minio_first_answers(
-    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher
+    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
 ) -> None:
     async with Pipeline(watcher) as pipeline:
+        pipeline.context.settings = SimpleNamespace(state_dir=tmp_path)
         source = ArtifactSource(
             pipeline.origin("artifact"), config_of(minio_service, bucket), pipeline.context
         )
@@ -73,10 +77,11 @@ async def test_a_source_stops_promptly_before_minio_first_answers(
 
 
 async def test_a_missing_bucket_is_reported_and_found_once_made(
-    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher
+    minio_service: MinioService, bucket: Bucket, watcher: RecordingWatcher, tmp_path: Path
 ) -> None:
     missing = Bucket(bucket.client, f"{bucket.name}-later")
     async with Pipeline(watcher) as pipeline:
+        pipeline.context.settings = SimpleNamespace(state_dir=tmp_path)
         source = ArtifactSource(
             pipeline.origin("artifact"), config_of(minio_service, missing), pipeline.context
         )
