@@ -115,9 +115,12 @@ def build_client(config: ArtifactConfig, pool: ConnectionPool | None = None) -> 
 class ListenStream:
     """One ``listen_bucket_notification`` request of a bucket, read one notification at a time.
 
-    Read from one thread. Unlike minio's own iterator, a stream that ends is not opened again
-    behind the caller's back: :meth:`notifications` returns, and the source decides (after its
-    backoff) whether to open another. To stop a reader, set ``stopping`` and shut the pool.
+    The request is sent, and MinIO's answer awaited, on a thread of its own (:meth:`send`), so
+    the reader can go on while a build that holds its answer back keeps it waiting: MinIO keeps
+    every record for the stream from the moment the request arrived. Read from one thread.
+    Unlike minio's own iterator, a stream that ends is not opened again behind the caller's
+    back: :meth:`notifications` returns, and the source decides (after its backoff) whether to
+    open another. To stop a reader, set ``stopping`` and shut the pool.
     """
 
     def __init__(
@@ -129,24 +132,45 @@ class ListenStream:
         )._func
         self._stopping = stopping
         self._label = label
+        self._sender: threading.Thread | None = None
+        self._failure: BaseException | None = None
         self._response: BaseHTTPResponse | None = None
+        self._closed = False
+        self._lock = threading.Lock()  # the answer arrives on the sender, close() on the reader
+        self.reconciled = False  # set by the source once it listed the bucket for this stream
 
-    @property
-    def opened(self) -> bool:
+    def send(self) -> None:
+        """Send the request (once), on a thread that waits for MinIO's answer."""
+        if self._sender is None and not self._stopping.is_set():
+            self._sender = threading.Thread(target=self._send, name=f"{self._label} listen")
+            self._sender.daemon = True
+            self._sender.start()
+
+    def answered(self, within: float | None) -> bool:
+        """Wait up to ``within`` seconds (None: for ever) for MinIO's answer; True once it came.
+        Raises what the request raised (a refused request, a socket that was shut)."""
+        if self._sender is not None:
+            self._sender.join(within)
+        if self._failure is not None:
+            raise self._failure
         return self._response is not None
 
-    def open(self) -> None:
-        """Send the request and wait for MinIO's answer: from then on MinIO keeps each record
-        for this stream. Raises when the request fails (or its socket was shut)."""
-        if self._response is not None or self._stopping.is_set():
-            return
+    def _send(self) -> None:
         late = threading.Timer(ANSWER_WITHIN, self._late)
         late.daemon = True
         late.start()
         try:
-            self._response = self._open()
+            response = self._open()
+        except BaseException as exc:  # handed to the reader by answered()
+            self._failure = exc
+            return
         finally:
             late.cancel()
+        with self._lock:
+            if not self._closed:
+                self._response, response = response, None
+        if response is not None:  # closed meanwhile: nobody will read it
+            _give_up(response)
 
     def _late(self) -> None:
         log.warning(
@@ -163,7 +187,8 @@ class ListenStream:
         Blocks until MinIO first answers, then between notifications; raises when the
         connection breaks (or its socket was shut).
         """
-        self.open()
+        self.send()
+        self.answered(None)
         response = self._response
         while response is not None and not self._stopping.is_set():
             line = response.readline()
@@ -178,12 +203,19 @@ class ListenStream:
         self.close()
 
     def close(self) -> None:
-        """Give the connection up (on the reading thread, or once no thread reads)."""
-        response, self._response = self._response, None
+        """Give the connection up (on the reading thread, or once no thread reads); an answer
+        still awaited is given up when it comes (shut the pool to end the wait)."""
+        with self._lock:
+            self._closed = True
+            response, self._response = self._response, None
         if response is not None:
-            with contextlib.suppress(Exception):
-                response.close()
-                response.release_conn()
+            _give_up(response)
+
+
+def _give_up(response: BaseHTTPResponse) -> None:
+    with contextlib.suppress(Exception):
+        response.close()
+        response.release_conn()
 
 
 def listing(client: Minio, config: ArtifactConfig) -> list[Listed]:

@@ -135,11 +135,12 @@ class Progress:
 
     def begin(self, listing: Iterable[Listed]) -> None:
         """First start: what is listed now is not news; remember its newest time."""
-        config = self.config
-        events = [listed_event(item, config) for item in listing if _within(item.key, config)]
-        since = max((event.time for event in events if event.time), default=EPOCH)
-        recent = {e.id: e.time for e in events if e.id and e.time and e.time >= since - OVERLAP}
-        self._save(since, recent)
+        items = [item for item in listing if _within(item.key, self.config)]
+        since = max((item.modified for item in items), default=EPOCH)
+        latest = [
+            listed_event(item, self.config) for item in items if item.modified >= since - OVERLAP
+        ]
+        self._save(since, {event.id: event.time for event in latest if event.id and event.time})
 
     def missed(self, listing: Iterable[Listed]) -> list[RawEvent]:
         """The listed objects not delivered yet (as far as the checkpoint knows), oldest first."""

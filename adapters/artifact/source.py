@@ -14,11 +14,12 @@ ended stream is opened again after the backoff. Once the backoff's ``steps`` are
 either, the source is ``failed``. Filters: MinIO applies ``events``, ``filter.prefix`` and
 ``filter.suffix``; they are checked again here.
 
-Each new listen stream is reconciled (:mod:`adapters.artifact.reconcile`) once MinIO answered it:
-the bucket is listed and the objects created since the checkpoint are delivered first; a
-notification of an object delivered that way is then skipped. Every delivery moves the
-checkpoint on (``<state dir>/artifact-checkpoints.json``), so what a killed adapter had not
-delivered, or MinIO had not sent yet, is found by the next start's listing.
+Each new listen stream is reconciled (:mod:`adapters.artifact.reconcile`) once MinIO answered
+it, or :data:`RECONCILE_AFTER` after the request went out: the bucket is listed and the objects
+created since the checkpoint are delivered first; a notification of an object delivered that
+way is then skipped. Every delivery moves the checkpoint on
+(``<state dir>/artifact-checkpoints.json``), so what a killed adapter had not delivered, or
+MinIO had not sent yet, is found by the next start's listing.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ from gateways.supervisor import Supervisor, describe
 
 log = logging.getLogger(__name__)
 JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
+# Seconds a new stream waits for MinIO's answer before listing the bucket anyway: a release
+# answers within its first keepalive (0.5 s); a build that holds back may not answer for long,
+# though it keeps records for the stream from the moment the request arrived.
+RECONCILE_AFTER = 1.0
 
 
 class DeliveryFailed(Exception):
@@ -141,9 +146,11 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
         try:
             self._deliver_held(loop)
             connected()
-            if not stream.opened:
-                stream.open()
+            stream.send()
+            if not stream.reconciled:
+                stream.answered(RECONCILE_AFTER)  # a build that holds its answer back: go on
                 self._reconcile(client)
+                stream.reconciled = True
             self._deliver_held(loop)
             for notification in stream.notifications():
                 if self._stopping.is_set():
@@ -157,6 +164,8 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
         except BaseException:
             self._stream = None
             stream.close()
+            if self._pool is not None:
+                self._pool.shut()  # a request still awaiting MinIO's answer gives up
             raise
         self._stream = None
         stream.close()
