@@ -1,4 +1,4 @@
-"""The `gateways` command: up (the embedded default), validate, status, serve."""
+"""The `gateways` command: up (the embedded default), validate, status, tail, serve."""
 
 from __future__ import annotations
 
@@ -75,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the raw JSON")
     status.set_defaults(run=_status)
 
+    tail = commands.add_parser(
+        "tail", help="follow the events of a running gateway, one line each (Ctrl-C stops)"
+    )
+    tail.add_argument(
+        "source", nargs="?", default="", help="only this source: NAME or GATEWAY/NAME"
+    )
+    tail.add_argument(
+        "--admin", default=None, help="admin address (default http://127.0.0.1:GATEWAYS_ADMIN_PORT)"
+    )
+    tail.add_argument("--json", action="store_true", help="one JSON object per event")
+    tail.add_argument(
+        "--lines", "-n", type=int, default=10, help="recent events to show first (default 10)"
+    )
+    tail.set_defaults(run=_tail)
+
     serve = commands.add_parser("serve", help="host one function (container entry point)")
     serve.add_argument("function", help="webhook, calendar or dispatcher")
     serve.add_argument("--port", type=int, help="port (PORT, default 8080)")
@@ -148,6 +163,16 @@ def _status(args: argparse.Namespace) -> int:
         print(f"registry: {problem}")
     failing = [s for s in document["sources"] if s["state"] in ("rejected", "failed")]
     return 1 if failing or document.get("registryProblems") else 0
+
+
+def _tail(args: argparse.Namespace) -> int:
+    from gateways.observe.tail import follow
+
+    if args.lines < 0:
+        print("gateways: --lines: must be 0 or more", file=sys.stderr)
+        return 2
+    address = args.admin or f"http://127.0.0.1:{Settings.from_env().admin_port}"
+    return follow(address, args.source, args.json, args.lines)
 
 
 def _serve(args: argparse.Namespace) -> int:

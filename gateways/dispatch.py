@@ -2,7 +2,8 @@
 
 Each gateway's watchers and delivery spec come from its ConfigMap's annotations, plus the
 process's own watchers (``GATEWAYS_WATCHERS``, ``K_SINK``); ``configure`` (re)builds its
-deliverer when they change.
+deliverer when they change. Every event it dispatches, and what became of it, goes to its
+:class:`~gateways.observe.recent.Recorder` (the status page and ``gateways tail`` read it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from gateways.delivery import Deliverer, DeliveryReport, DeliverySpec, Watcher, parse_watchers
 from gateways.errors import ConfigError, DeliveryError, GatewayError
 from gateways.events import CloudEvent, build
+from gateways.observe.recent import Recorder
 from gateways.registry.model import Gateway
 from gateways.source import Emit, Origin, RawEvent
 
@@ -57,7 +59,9 @@ class Dispatcher:
         *,
         max_in_flight: int = 256,
         default: Deliverer | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        self.recorder = recorder if recorder is not None else Recorder()
         self.overrides = dict(overrides or {})
         self.watchers = tuple(watchers)
         self.max_in_flight = max_in_flight
@@ -91,6 +95,7 @@ class Dispatcher:
         return ""
 
     async def forget(self, gateway: str) -> None:
+        self.recorder.forget(gateway)
         self._digests.pop(gateway, None)
         old = self._deliverers.pop(gateway, None)
         if old is not None:
@@ -112,8 +117,16 @@ class Dispatcher:
         return build(raw, origin, self.overrides)
 
     async def dispatch(self, origin: Origin, raw: RawEvent) -> tuple[CloudEvent, DeliveryReport]:
-        event = self.build(origin, raw)
-        return event, await self.deliverer(origin.gateway).deliver(event)
+        log = self.recorder.received(origin)
+        event = None
+        try:
+            event = self.build(origin, raw)
+            report = await self.deliverer(origin.gateway).deliver(event)
+        except BaseException as exc:  # cancelled too: it is no longer in flight
+            self.recorder.failed(log, event, exc)
+            raise
+        self.recorder.finished(log, event, report)
+        return event, report
 
     def emitter(self, origin: Origin) -> Emit:
         """The ``emit`` a source gets: returns once delivered or dead-lettered, else raises."""
@@ -126,6 +139,7 @@ class Dispatcher:
         return emit
 
     async def close(self) -> None:
+        self.recorder.close()
         seen = {id(d): d for d in [*self._deliverers.values(), self.default] if d is not None}
         for deliverer in seen.values():
             await deliverer.close()

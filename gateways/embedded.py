@@ -29,9 +29,9 @@ def banner(runtime: GatewayRuntime, bundled: bool) -> str:
                 "    try: curl -X POST -H 'Content-Type: application/json'"
                 f' -d \'{{"hello": "world"}}\' {status.address}'
             )
-    lines.append(
-        f"  status: gateways status   (or http://{settings.host}:{settings.admin_port}/status)"
-    )
+    admin = f"http://{settings.host}:{settings.admin_port}"
+    lines.append(f"  status: gateways status   (or {admin}/status)")
+    lines.append(f"  page:   {admin}/   events: gateways tail")
     if bundled:
         lines.append(
             "  edit a copy: gateways up --file my-gateways.yaml   (changes apply while it runs)"

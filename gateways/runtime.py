@@ -121,6 +121,7 @@ class GatewayRuntime:
                     self.reconciler.status,
                     lambda: self.reconciler.registry_problems,
                     lambda: self.ready,
+                    self.sink.recorder if isinstance(self.sink, Dispatcher) else None,
                 )
                 self.admin = Listener(app, settings.host, settings.admin_port)
                 await self.admin.start()
