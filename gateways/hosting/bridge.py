@@ -3,6 +3,9 @@
 Both runtimes are Flask-based and call a plain function per request, on worker threads. The
 bridge owns one event loop in a background thread, starts the app on it once, and hands each
 request to it, so connections and registry watches live as long as the process.
+
+``GET /readyz`` answers 200 once the app has started (it starts it), so a readiness probe
+(of-watchdog's ``ready_path``) holds traffic back until the function can take it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ class SyncBridge:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: FunctionApp | None = None
+
+    def start(self) -> None:
+        """Start the app now (else on the first request)."""
+        self._started()
 
     def handle(self, request: Request) -> Response:
         loop, app = self._started()
@@ -51,6 +58,17 @@ class SyncBridge:
             return self._loop, self._app
 
 
+READY_PATH = "/readyz"
+
+
+def _ready(bridge: SyncBridge, method: str, path: str) -> Response | None:
+    """The answer to a readiness probe, or None for any other request."""
+    if method.upper() != "GET" or path != READY_PATH:
+        return None
+    bridge.start()
+    return Response.json(200, {"ready": True})
+
+
 def request_from_parts(
     method: str, path: str, headers: Mapping[str, Any], body: bytes | str | None, query: str
 ) -> Request:
@@ -75,7 +93,7 @@ def openfaas_handle(bridge: SyncBridge, event: Any, context: Any) -> dict[str, A
         raw_query = urlencode(list(pairs))
     else:
         raw_query = str(query)
-    response = bridge.handle(
+    response = _ready(bridge, event.method, event.path) or bridge.handle(
         request_from_parts(event.method, event.path, event.headers or {}, event.body, raw_query)
     )
     return {
@@ -87,7 +105,7 @@ def openfaas_handle(bridge: SyncBridge, event: Any, context: Any) -> dict[str, A
 
 def flask_handle(bridge: SyncBridge, flask_request: Any) -> tuple[bytes, int, dict[str, str]]:
     """A functions-framework HTTP target: a Flask request in, a Flask response tuple out."""
-    response = bridge.handle(
+    response = _ready(bridge, flask_request.method, flask_request.path) or bridge.handle(
         request_from_parts(
             flask_request.method,
             flask_request.path,

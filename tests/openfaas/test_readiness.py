@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from tests.kit import write_registry
-from tests.openfaas.conftest import StartPod
+from tests.openfaas.conftest import StartPod, function_env
 from tests.openfaas.pod import Pod
 from tests.openfaas.tools import FUNCTIONS, SUMMARY
 
@@ -74,7 +74,8 @@ async def test_health_says_healthy_before_the_function_listens(
     name: str, start_pod: StartPod, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    found = await start_up(await _pod(start_pod, name, tmp_path), started)
+    # As the template ships: no ready_path (stack.yml sets one; the next test runs with it).
+    found = await start_up(await _pod(start_pod, name, tmp_path, ready_path=""), started)
     healthy = [s for s in found if s.health == 200]
     refused = [s for s in healthy if s.function == UPSTREAM_REFUSED]
     window = found[-1].at - healthy[0].at
@@ -91,24 +92,25 @@ async def test_health_says_healthy_before_the_function_listens(
 async def test_ready_path_keeps_ready_failing_until_the_function_answers(
     name: str, start_pod: StartPod, tmp_path: Path
 ) -> None:
-    """``ready_path=/``: /_/ready is the function's own answer to GET /, 500 before it listens.
-    A caller that waits for /_/ready to stop failing with 500 then sends no request that gets
-    one: the window /_/health leaves open is closed."""
+    """``ready_path=/readyz``: /_/ready is the function's own readiness (gateways/hosting/
+    bridge.py), 500 before it listens, 200 once it started. A caller (the gateway, a probe) that
+    waits for /_/ready to be 200 sends no request that gets a 500: the window /_/health leaves
+    open is closed."""
     started = time.monotonic()
-    pod = await _pod(start_pod, name, tmp_path, ready_path="/")
+    assert function_env(name, tmp_path)["ready_path"] == "/readyz"  # as stack.yml deploys it
+    pod = await _pod(start_pod, name, tmp_path)
     found = await start_up(pod, started)
     before = [s for s in found if s.ready == UPSTREAM_REFUSED]
     assert any(s.health == 200 for s in before), "/_/health was already 200 meanwhile"
 
-    # The gated caller: wait for /_/ready to be the function's, then a burst of requests.
+    # The gated caller: wait for /_/ready to pass as a probe would, then a burst of requests.
     async with aiohttp.ClientSession() as session:
-        while (ready := await _status(session, pod.url + "_/ready")) in (None, UPSTREAM_REFUSED):
+        while (ready := await _status(session, pod.url + "_/ready")) != 200:
+            assert ready in (None, UPSTREAM_REFUSED), f"/_/ready answered {ready}"
             await asyncio.sleep(0.005)
         burst = await asyncio.gather(*(_status(session, pod.url) for _ in range(20)))
     assert UPSTREAM_REFUSED not in burst and None not in burst, burst
-    assert ready == burst[0]  # /_/ready answered with the function's own status for GET /
     SUMMARY.append(
-        f"ready_path=/, {name}: /_/ready 500 for the first {len(before)} probes "
-        f"({before[-1].at * 1000:.0f} ms), then {ready} (the function's GET /); "
-        f"0 of {len(burst)} gated requests got 500"
+        f"ready_path=/readyz, {name}: /_/ready 500 for the first {len(before)} probes "
+        f"({before[-1].at * 1000:.0f} ms), then 200; 0 of {len(burst)} gated requests got 500"
     )
