@@ -36,6 +36,7 @@ class Settings:
     state_dir: Path = DEFAULT_STATE_DIR  # GATEWAYS_STATE_DIR
     max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
     log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
+    log_format: str = "text"  # GATEWAYS_LOG_FORMAT: text, or json (one object per line)
     admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
     # The largest request the dispatcher takes, and adapters send it (the same on both).
     max_request_bytes: int = 10 << 20  # GATEWAYS_MAX_REQUEST_BYTES
@@ -79,11 +80,20 @@ class Settings:
                     "GATEWAYS_LOG_LEVEL", f"{level!r} is not DEBUG, INFO, WARNING or ERROR"
                 )
             values["log_level"] = level
+        values["log_format"] = log_format(env)
         return cls(**values)
 
     def with_options(self, **changes: Any) -> Settings:
         """These settings with CLI options applied (None means 'not given')."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def log_format(env: Mapping[str, str]) -> str:
+    """``GATEWAYS_LOG_FORMAT``: ``text`` (the default) or ``json``."""
+    value = env.get("GATEWAYS_LOG_FORMAT", "").strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise SettingsError("GATEWAYS_LOG_FORMAT", f"{value!r} is not text or json")
+    return value
 
 
 def _pod_namespace() -> str | None:

@@ -6,7 +6,8 @@ Request formats (README, "Dispatcher protocol"):
   each raw event in the form of :meth:`gateways.source.RawEvent.to_wire`.
 - A CloudEvent in binary or structured mode, or a ``application/cloudevents-batch+json``
   batch: passed through unchanged to the watchers of ``?gateway=NAME`` (default: the
-  process's own watchers, GATEWAYS_WATCHERS / K_SINK).
+  process's own watchers, GATEWAYS_WATCHERS / K_SINK); one without ``traceparent`` gains the
+  request's ``traceparent`` header, if it has one.
 
 The answer is 200 only when every event was delivered or dead-lettered; otherwise 503 with a
 result per event, so the caller retries exactly the failed ones. Malformed requests get 400.
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs
 
 from gateways.errors import EventFormatError
 from gateways.events import CloudEvent, http
+from gateways.events.builder import ensure_trace
 from gateways.function import Request, Response
 from gateways.runtime import GatewayRuntime
 from gateways.settings import Settings
@@ -77,8 +79,10 @@ class DispatcherFunction:
             deliverer = self.dispatcher.deliverer(gateway)
         except LookupError as exc:
             return Response.error(404, str(exc))
-        if self.dispatcher.overrides:
-            for event in events:
+        for event in events:
+            # The request's W3C headers are the event's trace when it carries none.
+            ensure_trace(event, request.headers, start=False)
+            if self.dispatcher.overrides:
                 event.attributes.update(self.dispatcher.overrides)
         return await self._deliver(deliverer, events, ordered=False)
 

@@ -2,7 +2,9 @@
 
 Auth (a bearer token, or an HMAC signature over the body such as GitHub's) is checked in
 constant time before anything is delivered; the answer is 200 only once every watcher took
-the event. The kind's one declaration, ``KIND``, ends this module.
+the event. A request's W3C ``traceparent`` becomes the event's (the builder reads the headers
+the raw event keeps); with OpenTelemetry on, a ``receive`` span covers the request. The
+kind's one declaration, ``KIND``, ends this module.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 
 from functions.webhook.config import WebhookConfig
 from functions.webhook.message import to_raw_event
+from gateways import logs, tracing
 from gateways.function import Request, Response
 from gateways.hooks.source import HookSource
 from gateways.kinds import SourceKind
@@ -29,6 +32,16 @@ class WebhookSource(HookSource[WebhookConfig]):
         self._hmac_key = resolve(config.hmac.secret).encode() if config.hmac else None
 
     async def handle(self, request: Request) -> Response:
+        token = logs.bind(gateway=self.origin.gateway, source=self.origin.source, kind=self.kind)
+        try:
+            if tracing.active():
+                with tracing.receive(self.origin, request.headers):
+                    return await self._handle(request)
+            return await self._handle(request)
+        finally:
+            logs.unbind(token)
+
+    async def _handle(self, request: Request) -> Response:
         denied = self._check_auth(request)
         if denied is not None:
             return denied

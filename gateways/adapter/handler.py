@@ -3,7 +3,8 @@
 At most ``max_in_flight`` events are being emitted at once (the server keeps to the same bound,
 so this only guards against one that does not). An event is accepted on its stream once
 ``emit`` returned, rejected when it raised; once draining, new events are rejected at once.
-The adapter's metrics are counted here.
+The adapter's metrics are counted here, and its log records name the source; with
+OpenTelemetry on, a ``receive`` span covers each event.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
+from gateways import logs, tracing
 from gateways.adapter import metrics
 from gateways.adapter.acks import AckWriter
 from gateways.adapter.wire import raw_event
@@ -25,6 +28,7 @@ SHUTTING_DOWN = "the gateway client is shutting down"
 
 class EventHandler:
     def __init__(self, origin: Origin, emit: Emit, max_in_flight: int) -> None:
+        self._origin = origin
         self._label = f"{origin.kind}/{origin.source}"
         self._emit = emit
         self._pool = InFlight(max_in_flight, self._label)
@@ -50,8 +54,13 @@ class EventHandler:
         received.inc()
         in_flight.inc()
         started = time.monotonic()
+        origin = self._origin
+        token = logs.bind(gateway=origin.gateway, source=origin.source, kind=origin.kind)
         try:
-            await self._emit(raw_event(event))
+            if tracing.active():
+                await self._emit_traced(event)
+            else:
+                await self._emit(raw_event(event))
         except asyncio.CancelledError:
             failed.inc()
             if acks is not None:
@@ -69,3 +78,17 @@ class EventHandler:
                 acks.accept(event.deliveryId)
         finally:
             in_flight.dec()
+            logs.unbind(token)
+
+    async def _emit_traced(self, event: pb.Event) -> None:
+        """``emit`` inside a ``receive`` span. A trace started here travels to the dispatcher
+        function as the raw event's ``traceparent`` extension, so its spans join this one."""
+        raw = raw_event(event)
+        with tracing.receive(self._origin, raw.headers) as trace:
+            if (
+                trace is not None
+                and tracing.TRACEPARENT not in raw.extensions
+                and tracing.from_headers(raw.headers) is None
+            ):
+                raw = replace(raw, extensions={**raw.extensions, **trace.headers()})
+            await self._emit(raw)

@@ -5,6 +5,8 @@ that refuses it is retried by the one HTTP retry policy (:mod:`gateways.retry`) 
 spec's retry count and backoff. A watcher that still has not accepted the event is
 dead-lettered when the spec names a sink, the event then carrying Knative's ``knativeerror*``
 extensions. The report says, per watcher, whether the event is safe: accepted or dead-lettered.
+Every request carries the W3C ``traceparent`` of its hop (:mod:`gateways.tracing`); each
+delivery is timed and counted while in flight (:mod:`gateways.delivery.metrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import base64
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
@@ -21,7 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from gateways.delivery.metrics import DELIVERIES, RETRIES
+from gateways import tracing
+from gateways.delivery.metrics import DELIVERIES, IN_FLIGHT, LATENCY, RETRIES
 from gateways.delivery.report import DeliveryReport, WatcherOutcome
 from gateways.delivery.spec import DeliverySpec
 from gateways.delivery.watchers import Watcher
@@ -78,6 +82,7 @@ class Deliverer:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.watchers = tuple(watchers)
+        self._safe_urls = {w.url: w.url if w.is_console else _sanitized(w.url) for w in watchers}
         self.spec = spec or DeliverySpec()
         self.max_in_flight = max_in_flight
         self._keepalive_timeout = keepalive_timeout
@@ -92,13 +97,19 @@ class Deliverer:
         """Send ``event`` to every watcher; a watcher's failure is in the report, not raised."""
         if self._closed:
             raise RuntimeError("Deliverer is closed")
+        if tracing.active():
+            with tracing.span("dispatch", event, **{"gateways.watchers": len(self.watchers)}):
+                return await self._deliver_all(event)
+        return await self._deliver_all(event)
+
+    async def _deliver_all(self, event: CloudEvent) -> DeliveryReport:
         if len(self.watchers) == 1:  # the common case; no task per event
             return DeliveryReport(event.id, (await self._deliver_one(event, self.watchers[0]),))
         outcomes = await asyncio.gather(*(self._deliver_one(event, w) for w in self.watchers))
         return DeliveryReport(event.id, tuple(outcomes))
 
     def _count(self, outcome: str, url: str) -> None:
-        DELIVERIES.labels(_sanitized(url), outcome).inc()
+        DELIVERIES.labels(self._safe_urls.get(url) or _sanitized(url), outcome).inc()
 
     async def close(self) -> None:
         self._closed = True
@@ -114,24 +125,52 @@ class Deliverer:
 
     async def _deliver_one(self, event: CloudEvent, watcher: Watcher) -> WatcherOutcome:
         async with self._slots:
-            if watcher.is_console:
-                return self._print(event, watcher)
-            encode = to_structured if watcher.mode == "structured" else to_binary
-            attempt, attempts = await self._send(watcher.url, *encode(event))
-            if attempt.accepted:
-                self._count("delivered", watcher.url)
-                return WatcherOutcome(_sanitized(watcher.url), True, attempt.status, attempts)
-            return await self._handle_failure(event, watcher.url, attempt, attempts)
+            safe_url = self._safe_urls[watcher.url]
+            IN_FLIGHT.labels(safe_url).inc()
+            started = time.monotonic()
+            try:
+                if tracing.active():
+                    with tracing.span("deliver", event, **{"url.full": safe_url}) as span:
+                        outcome = await self._attempt(
+                            event, watcher, tracing.hop_headers(event, span)
+                        )
+                        tracing.record(span, outcome.status, outcome.error)
+                else:
+                    outcome = await self._attempt(event, watcher, tracing.hop_headers(event))
+            finally:
+                IN_FLIGHT.labels(safe_url).dec()
+            LATENCY.labels(safe_url, _outcome_name(outcome)).observe(time.monotonic() - started)
+            return outcome
+
+    async def _attempt(
+        self, event: CloudEvent, watcher: Watcher, trace_headers: dict[str, str]
+    ) -> WatcherOutcome:
+        if watcher.is_console:
+            return self._print(event, watcher)
+        encode = to_structured if watcher.mode == "structured" else to_binary
+        headers, body = encode(event)
+        headers.update(trace_headers)  # the W3C headers of this hop, besides the attribute
+        attempt, attempts = await self._send(watcher.url, headers, body)
+        if attempt.accepted:
+            self._count("delivered", watcher.url)
+            return WatcherOutcome(_sanitized(watcher.url), True, attempt.status, attempts)
+        return await self._handle_failure(event, watcher.url, attempt, attempts, trace_headers)
 
     async def _handle_failure(
-        self, event: CloudEvent, url: str, attempt: _Attempt, attempts: int
+        self,
+        event: CloudEvent,
+        url: str,
+        attempt: _Attempt,
+        attempts: int,
+        trace_headers: dict[str, str],
     ) -> WatcherOutcome:
         safe_url = _sanitized(url)
         problem = f"{attempt.describe()} after {attempts} attempt(s)"
         sink = self.spec.dead_letter_sink
         dead_lettered = False
         if sink is not None:
-            sink_attempt, _ = await self._send(sink, *to_binary(_dead_letter(event, url, attempt)))
+            headers, body = to_binary(_dead_letter(event, url, attempt))
+            sink_attempt, _ = await self._send(sink, {**headers, **trace_headers}, body)
             dead_lettered = sink_attempt.accepted
             if dead_lettered:
                 problem += f"; dead-lettered to {_sanitized(sink)}"
@@ -140,7 +179,13 @@ class Deliverer:
                     f"; dead-letter sink {_sanitized(sink)} failed: {sink_attempt.describe()}"
                 )
         self._count("dead_lettered" if dead_lettered else "failed", url)
-        log.warning("event %s not delivered to %s: %s", event.id, safe_url, problem)
+        log.warning(
+            "event %s not delivered to %s: %s",
+            event.id,
+            safe_url,
+            problem,
+            extra={"event_id": event.id},
+        )
         return WatcherOutcome(
             safe_url, dead_lettered, attempt.status, attempts, problem, dead_lettered
         )
@@ -195,10 +240,21 @@ class Deliverer:
             stream.flush()
         except (OSError, ValueError) as exc:
             self._count("failed", watcher.url)
-            log.warning("event %s not printed to the console: %s", event.id, exc)
+            log.warning(
+                "event %s not printed to the console: %s",
+                event.id,
+                exc,
+                extra={"event_id": event.id},
+            )
             return WatcherOutcome(watcher.url, False, None, 1, str(exc))
         self._count("delivered", watcher.url)
         return WatcherOutcome(watcher.url, True, None, 1)
+
+
+def _outcome_name(outcome: WatcherOutcome) -> str:
+    if outcome.dead_lettered:
+        return "dead_lettered"
+    return "delivered" if outcome.ok else "failed"
 
 
 async def _drain(response: aiohttp.ClientResponse) -> bytes:

@@ -10,8 +10,11 @@ Attribute scheme (also the README's table):
 - ``time``: the origin's timestamp when it has one, else the time of receipt
 - extensions: every piece of transport metadata, named ``<kind><field>``
 - data: the payload bytes unchanged; ``datacontenttype`` from the transport, else sniffed
+- ``traceparent``/``tracestate`` (the distributed-tracing extension): what arrived with the
+  event, else a trace started here (:mod:`gateways.tracing`)
 
-A message that already is a CloudEvent passes through with its attributes and data intact.
+A message that already is a CloudEvent passes through with its attributes and data intact
+(one without ``traceparent`` gains the transport's ``traceparent`` header, if one came).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from gateways import tracing
 from gateways.errors import EventFormatError
 from gateways.events import http
 from gateways.events.model import (
@@ -68,6 +72,7 @@ def build(raw: RawEvent, origin: Origin, overrides: Mapping[str, str] | None = N
             raise
         log.warning("%s/%s: delivered as a plain message: %s", origin.gateway, origin.source, exc)
         event = None
+    passthrough = event is not None
     if event is None:
         attributes: dict[str, str] = {
             "specversion": SPEC_VERSION,
@@ -96,8 +101,27 @@ def build(raw: RawEvent, origin: Origin, overrides: Mapping[str, str] | None = N
                 raise EventFormatError(f"{origin.kind}: extension {name!r} is not a valid name")
             attributes[name] = value
         event = CloudEvent(attributes, raw.payload)
+    ensure_trace(event, raw.headers, start=not passthrough)
     if overrides:
         event.attributes.update(overrides)
+    return event
+
+
+def ensure_trace(
+    event: CloudEvent, headers: Mapping[str, str], *, start: bool = True
+) -> CloudEvent:
+    """The distributed-tracing extension: an event's own ``traceparent`` stays (a pass-through
+    CloudEvent's, or an adapter's extension); else the transport's ``traceparent`` header's;
+    else, with ``start``, a new trace. A pass-through CloudEvent is built with ``start`` off:
+    it travels unchanged, and its deliveries still carry a ``traceparent`` header
+    (:func:`gateways.tracing.hop_headers`)."""
+    attributes = event.attributes
+    if tracing.TRACEPARENT not in attributes:
+        found = tracing.from_headers(headers)
+        if found is None and start:
+            found = tracing.started(event.source, event.id)
+        if found is not None:
+            attributes.update(found.headers())
     return event
 
 

@@ -1,7 +1,8 @@
 """The one process main: ``gateways up``, ``gateways serve NAME`` and every adapter run here.
 
-A process is a :class:`Service` (start, stop). :func:`run_process` sets up logging, starts the
-service, tunes the collector for serving, waits for SIGINT/SIGTERM and stops it gracefully
+A process is a :class:`Service` (start, stop). :func:`run_process` sets up logging (text or
+JSON, :mod:`gateways.logs`) and, when configured, OpenTelemetry spans; starts the service,
+tunes the collector for serving, waits for SIGINT/SIGTERM and stops it gracefully
 (in-flight work finishes). Bad settings or a port already taken end the process with one line
 naming the problem and exit status 2, never a traceback.
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
 from typing import Protocol
 
+from gateways import logs, settings, tracing
 from gateways.errors import GatewayError
 from gateways.hosting.gc import tune_for_serving
 
@@ -26,12 +29,9 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, log_format: str | None = None) -> None:
+    """Logging in ``log_format``; when not given, as ``GATEWAYS_LOG_FORMAT`` says."""
+    logs.configure(level, log_format or settings.log_format(os.environ))
 
 
 def run_process(
@@ -39,17 +39,30 @@ def run_process(
     build: Callable[[], Service],
     log_level: str = "INFO",
     started: Callable[[Service], None] = lambda service: None,
+    log_format: str | None = None,
 ) -> int:
     """Run the service ``build()`` makes until a signal; the process's exit status."""
-    configure_logging(log_level)
     try:
+        configure_logging(log_level, log_format)
+        # Spans only when the OpenTelemetry environment names an exporter.
+        tracing.configure_from_env(os.environ, name)
         asyncio.run(serve(build, started))
     except (GatewayError, OSError) as exc:  # bad settings, or a port already taken
-        print(f"{name}: {exc}", file=sys.stderr)
+        _report(f"{name}: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        tracing.disable()  # exports the spans still held
     return 0
+
+
+def _report(problem: str) -> None:
+    """One line naming the problem: a JSON log record when the logs are JSON."""
+    if any(isinstance(h.formatter, logs.JsonFormatter) for h in logging.getLogger().handlers):
+        log.error("%s", problem)
+    else:
+        print(problem, file=sys.stderr)
 
 
 async def serve(build: Callable[[], Service], started: Callable[[Service], None]) -> None:

@@ -12,6 +12,7 @@ from gateways.events import build
 from gateways.events.builder import sniff_content_type
 from gateways.events.http import to_binary, to_structured
 from gateways.source import Origin, RawEvent
+from gateways.tracing import derived
 
 ORIGIN = Origin("orders-gw", "eu-orders", "kafka")
 
@@ -26,6 +27,9 @@ def test_attribute_scheme() -> None:
         extensions={"kafkatopic": "orders", "kafkapartition": "3", "kafkaoffset": "1200"},
     )
     event = build(raw, ORIGIN)
+    # The trace it starts (tests/core/tracing has the rules), derived from source and id.
+    traceparent = event.attributes.pop("traceparent")
+    assert traceparent == derived("/gateways/orders-gw/eu-orders", "orders/3/1200").traceparent
     assert event.attributes == {
         "specversion": "1.0",
         "id": "orders/3/1200",
