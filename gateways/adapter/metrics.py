@@ -3,7 +3,8 @@
 Counted by the gateway client per event it received from its event-source server, labelled
 with the kind, gateway and source: received, delivered (acked), failed (nacked, for
 redelivery), retried (dispatcher requests repeated), in flight, and delivery latency
-(received -> delivered or dead-lettered downstream).
+(received -> delivered or dead-lettered downstream). Counters end in ``_total`` and
+durations are in seconds, as Prometheus names them.
 """
 
 from __future__ import annotations
@@ -17,20 +18,22 @@ from gateways.source import Origin
 _LABELS = ("kind", "gateway", "source")
 
 EVENTS_RECEIVED = Counter(
-    "gateways_adapter_events_received", "Events received from the event-source server", _LABELS
+    "gateways_adapter_events_received_total",
+    "Events received from the event-source server",
+    _LABELS,
 )
 EVENTS_DELIVERED = Counter(
-    "gateways_adapter_events_delivered",
+    "gateways_adapter_events_delivered_total",
     "Events delivered (or dead-lettered) and acknowledged",
     _LABELS,
 )
 EVENTS_FAILED = Counter(
-    "gateways_adapter_events_failed",
+    "gateways_adapter_events_failed_total",
     "Events not delivered, left to the broker for redelivery",
     _LABELS,
 )
 EVENTS_RETRIED = Counter(
-    "gateways_adapter_events_retried",
+    "gateways_adapter_events_retried_total",
     "Events sent to the dispatcher again after a failed request",
     _LABELS,
 )
