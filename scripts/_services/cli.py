@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .amqp import Amqp
 from .base import Service
+from .chromium import Chromium
 from .common import ServiceError, file_lock, print_err, say, state_root
 from .hdfs import Hdfs
 from .kafka import Kafka
@@ -33,6 +34,7 @@ SERVICES: dict[str, type[Service]] = {
     "hdfs": Hdfs,
     "pubsub": Pubsub,
     "sqs": Sqs,
+    "chromium": Chromium,
 }
 
 
