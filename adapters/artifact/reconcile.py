@@ -160,14 +160,15 @@ class Progress:
 
     def delivered(self, raw: RawEvent) -> None:
         """Move the checkpoint past ``raw`` (an event of this source, just delivered)."""
-        checkpoint = self.checkpoint
-        if checkpoint is None or raw.time is None:
+        checkpoint, moment = self.checkpoint, raw.time
+        if checkpoint is None or moment is None:
             return
-        since = max(checkpoint.since, raw.time)
+        if moment.tzinfo is None:  # a record's eventTime without a zone: S3 means UTC
+            moment = moment.replace(tzinfo=UTC)
         recent = dict(checkpoint.recent)
         if raw.id:
-            recent[raw.id] = raw.time
-        self._save(since, recent)
+            recent[raw.id] = moment
+        self._save(max(checkpoint.since, moment), recent)
 
     def _save(self, since: datetime, recent: dict[str, datetime]) -> None:
         kept = sorted(

@@ -19,6 +19,7 @@ from adapters.artifact.reconcile import (
     wanted,
 )
 from gateways.config import parse_source
+from gateways.source import RawEvent
 
 NAME = "artifact-gateway/uploads"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -137,3 +138,10 @@ def test_an_unreadable_checkpoint_starts_afresh(tmp_path: Path) -> None:
     assert Progress(Checkpoints(tmp_path), NAME, config()).fresh
     (tmp_path / FILE_NAME).write_text("{not json")
     assert Progress(Checkpoints(tmp_path), NAME, config()).fresh
+
+
+def test_an_event_time_without_a_zone_is_utc(tmp_path: Path) -> None:
+    progress = Progress(Checkpoints(tmp_path), NAME, config())
+    progress.begin([])
+    progress.delivered(RawEvent(payload=b"{}", id="x/a", time=at(5).replace(tzinfo=None)))
+    assert progress.checkpoint is not None and progress.checkpoint.since == at(5)
