@@ -1,22 +1,18 @@
-"""Where each resource source got to: one JSON file under the state directory, a key per source.
+"""Where each resource source got to: a :class:`gateways.checkpoints.CheckpointFile`.
 
 A checkpoint holds the resourceVersion of the last event delivered (or the last bookmark), when
 it was saved, when the source first started (for ``filter.afterStart``), and what it watches:
-a source whose target changed starts afresh. Writes replace the file atomically; several
-sources of one process share it through one lock.
+a source whose target changed starts afresh.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from gateways.checkpoints import CheckpointFile
+
 FILE_NAME = "resource-checkpoints.json"
 
 
@@ -41,37 +37,6 @@ class Checkpoint:
         )
 
 
-class Checkpoints:
+class Checkpoints(CheckpointFile[Checkpoint]):
     def __init__(self, state_dir: Path) -> None:
-        self.path = Path(state_dir) / FILE_NAME
-        self._lock = threading.Lock()
-
-    def load(self, key: str) -> Checkpoint | None:
-        with self._lock:
-            data = self._read().get(key)
-        if not isinstance(data, dict):
-            return None
-        try:
-            return Checkpoint.from_json(data)
-        except (KeyError, TypeError, ValueError):
-            log.warning("%s: checkpoint of %s unreadable; starting afresh", self.path, key)
-            return None
-
-    def save(self, key: str, checkpoint: Checkpoint) -> None:
-        with self._lock:
-            data = self._read()
-            data[key] = checkpoint.to_json()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-            temporary.write_text(json.dumps(data, indent=1, sort_keys=True))
-            temporary.replace(self.path)
-
-    def _read(self) -> dict[str, object]:
-        try:
-            data = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("%s: unreadable (%s); sources start afresh", self.path, exc)
-            return {}
-        return data if isinstance(data, dict) else {}
+        super().__init__(state_dir, FILE_NAME, Checkpoint.from_json)
