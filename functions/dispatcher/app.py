@@ -20,6 +20,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from gateways import logs
 from gateways.errors import EventFormatError
 from gateways.events import CloudEvent, http
 from gateways.events.builder import ensure_trace
@@ -66,12 +67,16 @@ class DispatcherFunction:
 
     async def _raw(self, batch: tuple[Origin, list[RawEvent], bool]) -> Response:
         origin, raws, ordered = batch
+        token = logs.bind(gateway=origin.gateway, source=origin.source, kind=origin.kind)
         try:
-            deliverer = self.dispatcher.deliverer(origin.gateway)
-        except LookupError as exc:
-            return Response.error(404, str(exc))
-        events = [self.dispatcher.build(origin, raw) for raw in raws]
-        return await self._deliver(deliverer, events, ordered)
+            try:
+                deliverer = self.dispatcher.deliverer(origin.gateway)
+            except LookupError as exc:
+                return Response.error(404, str(exc))
+            events = [self.dispatcher.build(origin, raw) for raw in raws]
+            return await self._deliver(deliverer, events, ordered)
+        finally:
+            logs.unbind(token)
 
     async def _passthrough(self, request: Request, events: list[CloudEvent]) -> Response:
         gateway = parse_qs(request.query).get("gateway", [""])[0]

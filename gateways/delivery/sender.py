@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -83,6 +83,9 @@ class Deliverer:
             raise ValueError("max_in_flight must be at least 1")
         self.watchers = tuple(watchers)
         self._safe_urls = {w.url: w.url if w.is_console else _sanitized(w.url) for w in watchers}
+        # The labelled metrics, looked up once rather than per event.
+        self._in_flight = {w.url: IN_FLIGHT.labels(self._safe_urls[w.url]) for w in watchers}
+        self._latencies: dict[tuple[str, str], Any] = {}
         self.spec = spec or DeliverySpec()
         self.max_in_flight = max_in_flight
         self._keepalive_timeout = keepalive_timeout
@@ -126,7 +129,8 @@ class Deliverer:
     async def _deliver_one(self, event: CloudEvent, watcher: Watcher) -> WatcherOutcome:
         async with self._slots:
             safe_url = self._safe_urls[watcher.url]
-            IN_FLIGHT.labels(safe_url).inc()
+            in_flight = self._in_flight[watcher.url]
+            in_flight.inc()
             started = time.monotonic()
             try:
                 if tracing.active():
@@ -138,9 +142,16 @@ class Deliverer:
                 else:
                     outcome = await self._attempt(event, watcher, tracing.hop_headers(event))
             finally:
-                IN_FLIGHT.labels(safe_url).dec()
-            LATENCY.labels(safe_url, _outcome_name(outcome)).observe(time.monotonic() - started)
+                in_flight.dec()
+            self._latency(safe_url, _outcome_name(outcome)).observe(time.monotonic() - started)
             return outcome
+
+    def _latency(self, safe_url: str, outcome: str) -> Any:
+        key = (safe_url, outcome)
+        child = self._latencies.get(key)
+        if child is None:
+            child = self._latencies[key] = LATENCY.labels(safe_url, outcome)
+        return child
 
     async def _attempt(
         self, event: CloudEvent, watcher: Watcher, trace_headers: dict[str, str]
