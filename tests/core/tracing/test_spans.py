@@ -47,6 +47,7 @@ def _named(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
 
 def _header_of(span: ReadableSpan) -> str:
     context = span.get_span_context()
+    assert context is not None
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
 
