@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from gateways import logs
+from gateways.delivery.report import DeliveryReport
 from gateways.errors import EventFormatError
 from gateways.events import CloudEvent, http
 from gateways.events.builder import ensure_trace
@@ -28,6 +29,9 @@ from gateways.function import Request, Response
 from gateways.runtime import GatewayRuntime
 from gateways.settings import Settings
 from gateways.source import Origin, RawEvent
+
+# Where the status page counts CloudEvents passed through, which name no source.
+PASSED_THROUGH = "passed-through"
 
 
 class DispatcherFunction:
@@ -74,7 +78,7 @@ class DispatcherFunction:
             except LookupError as exc:
                 return Response.error(404, str(exc))
             events = [self.dispatcher.build(origin, raw) for raw in raws]
-            return await self._deliver(deliverer, events, ordered)
+            return await self._deliver(deliverer, events, ordered, origin)
         finally:
             logs.unbind(token)
 
@@ -89,13 +93,28 @@ class DispatcherFunction:
             ensure_trace(event, request.headers, start=False)
             if self.dispatcher.overrides:
                 event.attributes.update(self.dispatcher.overrides)
-        return await self._deliver(deliverer, events, ordered=False)
+        origin = Origin(gateway or "-", PASSED_THROUGH, "cloudevents")
+        return await self._deliver(deliverer, events, False, origin)
 
-    async def _deliver(self, deliverer: Any, events: list[CloudEvent], ordered: bool) -> Response:
+    async def _deliver(
+        self, deliverer: Any, events: list[CloudEvent], ordered: bool, origin: Origin
+    ) -> Response:
+        recorder = self.dispatcher.recorder  # the status page's counts and recent events
+
+        async def deliver(event: CloudEvent) -> DeliveryReport:
+            log = recorder.received(origin)
+            try:
+                report: DeliveryReport = await deliverer.deliver(event)
+            except BaseException as exc:
+                recorder.failed(log, event, exc)
+                raise
+            recorder.finished(log, event, report)
+            return report
+
         if ordered:
-            reports = [await deliverer.deliver(event) for event in events]
+            reports = [await deliver(event) for event in events]
         else:
-            reports = await asyncio.gather(*(deliverer.deliver(event) for event in events))
+            reports = await asyncio.gather(*(deliver(event) for event in events))
         results = [
             {"id": event.id, "ok": True}
             if report.ok

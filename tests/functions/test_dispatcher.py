@@ -268,3 +268,25 @@ async def test_without_a_registry_it_serves_the_admin_endpoints(
                     assert reply.status == 200, path
     finally:
         await app.shutdown()
+
+
+async def test_its_status_page_counts_what_it_dispatched(tmp_path: Path, make_watcher: Any) -> None:
+    """The events adapters hand over, and those passed through, are counted where delivered."""
+    watcher = await make_watcher()
+    listener, app = await _serve(tmp_path, [watcher.url], {"retry": 0})
+    try:
+        raws = [RawEvent(b"1", id="s/1"), RawEvent(b"2", id="s/2")]
+        status, _ = await _post(
+            listener.url, _raw_batch(*raws), {"content-type": "application/json"}
+        )
+        assert status == 200
+        headers = {"ce-specversion": "1.0", "ce-type": "t", "ce-source": "/x", "ce-id": "pass-1"}
+        assert (await _post(listener.url, b"x", headers))[0] == 200
+        log = app.dispatcher.recorder.log("streams", "orders")
+        assert log is not None and (log.received, log.delivered, log.failed) == (2, 2, 0)
+        passed = app.dispatcher.recorder.log("-", "passed-through")
+        assert passed is not None and passed.delivered == 1
+    finally:
+        await listener.stop()
+        await app.shutdown()
+    assert len(watcher.requests) == 3
