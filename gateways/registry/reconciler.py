@@ -148,7 +148,7 @@ class Reconciler:
             config = parse(entry)
         except ConfigError as exc:
             self._set(entry, "rejected", str(exc))
-            log.error("rejected %s", exc)
+            log.error("rejected %s", exc, extra=_fields(entry))
             return
         except Exception as exc:
             self._failed(entry, tries, f"{entry.label}: config not read: {_describe(exc)}")
@@ -168,12 +168,12 @@ class Reconciler:
         state, reason = self._starting.pop(key, ("running", ""))
         self.running[key] = _Running(entry, source)
         self._set(entry, state, reason, address=str(getattr(source, "address", None) or ""))  # type: ignore[arg-type]
-        log.info("started %s/%s", entry.gateway, entry.label)
+        log.info("started %s/%s", entry.gateway, entry.label, extra=_fields(entry))
 
     def _failed(self, entry: Entry, tries: int, reason: str) -> None:
         """Mark the source failed and try it again after the start backoff."""
         delay = self.start_retry.delay(min(tries, 30))
-        log.error("failed to start %s; trying again in %.1fs", reason, delay)
+        log.error("failed to start %s; trying again in %.1fs", reason, delay, extra=_fields(entry))
         self._set(entry, "failed", f"{reason}; trying again in {delay:.0f}s")
         key = (entry.gateway, entry.name)
         retry = asyncio.create_task(self._start_later(entry, tries + 1, delay))
@@ -197,7 +197,9 @@ class Reconciler:
             except Exception:
                 log.exception("%s/%s: clean-up after removal failed", key[0], running.entry.label)
         self._set(running.entry, "stopped", why)
-        log.info("stopped %s/%s: %s", key[0], running.entry.label, why)
+        log.info(
+            "stopped %s/%s: %s", key[0], running.entry.label, why, extra=_fields(running.entry)
+        )
 
     async def close(self) -> None:
         async with self._lock:
@@ -234,6 +236,11 @@ class Reconciler:
             previous = self.statuses.get(key)
             address = previous.address if previous else ""
             self._set(running.entry, state, reason, address)  # type: ignore[arg-type]
+
+
+def _fields(entry: Entry) -> dict[str, str]:
+    """The source's fields of a log record (JSON logs show them)."""
+    return {"gateway": entry.gateway, "source": entry.name, "kind": entry.kind}
 
 
 def parse_entry(entry: Entry) -> Any:
