@@ -15,6 +15,7 @@ import pytest
 from cloudevents.http import from_http as sdk_from_http
 
 from gateways.runtime import GatewayRuntime
+from gateways.tracing import derived
 from tests.kinds.github.support import (
     GATEWAY,
     HOOK_ID,
@@ -132,6 +133,7 @@ async def test_a_few_in_full_and_through_an_independent_decoder(
             "githubevent": name,
             "githubdelivery": event.id,
             "githubhookid": HOOK_ID,
+            "traceparent": derived(event.source, event.id).traceparent,  # a trace started here
         }
         if expected_subject(payload) is not None:
             expected["subject"] = expected_subject(payload)

@@ -13,6 +13,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from adapters.streams.kafka.message import event_id, raw_event
 from gateways.events import build
 from gateways.source import Origin
+from gateways.tracing import derived
 
 ORIGIN = Origin("orders-gw", "eu-orders", "kafka")
 MOMENT = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=UTC)
@@ -67,6 +68,8 @@ def test_a_redelivered_record_keeps_its_id_and_another_offset_does_not() -> None
 
 def test_the_cloudevent_built_from_it() -> None:
     event = build(raw_event(record()), ORIGIN)
+    trace = event.attributes.pop("traceparent")  # no trace came with it: one is started
+    assert trace == derived(event.source, event.id).traceparent
     assert event.attributes == {
         "specversion": "1.0",
         "id": "orders/3/1200",
