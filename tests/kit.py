@@ -297,3 +297,32 @@ async def wait_until_async(
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+class HandBuilt:
+    """The tests of ``folder`` that need programs built by hand outside the project (the
+    project commits no recipe for code it does not own): where those are missing, the tests are
+    not collected, and the end of the run says how many were left out, under ``title``; they
+    never count as passed. A conftest calls :meth:`deselect` and :meth:`summary` from its
+    hooks; ``lines`` are figures its tests print there."""
+
+    def __init__(self, folder: Path, title: str) -> None:
+        self.folder = folder
+        self.title = title
+        self.lines: list[str] = []
+        self._left_out: list[str] = []
+
+    def deselect(self, config: pytest.Config, items: list[pytest.Item], missing: list[str]) -> None:
+        if not missing:
+            return
+        ours = [item for item in items if Path(str(item.path)).is_relative_to(self.folder)]
+        if ours:
+            self._left_out.append(f"{len(ours)} tests not collected: no {', '.join(missing)}")
+            config.hook.pytest_deselected(items=ours)
+            items[:] = [item for item in items if item not in ours]
+
+    def summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self._left_out or self.lines:
+            terminalreporter.write_sep("-", self.title)
+            for line in self._left_out + self.lines:
+                terminalreporter.write_line(line)

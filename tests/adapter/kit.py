@@ -8,7 +8,8 @@ sources; NATS's own helpers (a server of our own, JetStream streams) are in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,23 @@ async def wait_for_state(
     found = status(runtime, name)
     assert found is not None
     return found
+
+
+async def publish_until(
+    client: Any,
+    subject: str,
+    payload: bytes,
+    arrived: Callable[[], bool],
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 20.0,
+) -> None:
+    """Publish on core NATS until ``arrived()``: what is published before the adapter's
+    subscription exists is dropped, so publish again every half second."""
+    async with asyncio.timeout(timeout):
+        while not arrived():
+            await client.publish(subject, payload, headers=dict(headers or {}) or None)
+            await client.flush()
+            try:
+                await wait_until(arrived, timeout=0.5)
+            except TimeoutError:
+                continue

@@ -16,7 +16,7 @@ import os
 import sys
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,6 +398,55 @@ def _data(event: Any) -> Any:
     return data
 
 
+async def run_until_delivered(
+    kind: str,
+    gateway: str,
+    scenario: Any,
+    tmp_path: Path,
+    watcher: RecordingWatcher,
+    extra_env: Mapping[str, str] | None = None,
+) -> tuple[list[Any], Path]:
+    """The kind's adapter, by its own entry point, with only K_SINK (the watcher) and one source
+    of ``scenario``: what it produced until the watcher got a request, and the adapter's log."""
+    registry = write_registry(
+        tmp_path / "registry.yaml", configmap(gateway, kind, {SOURCE: scenario.source})
+    )
+    env = _environment(registry, tmp_path, watcher.url, {**scenario.env, **(extra_env or {})})
+    admin_port = int(env["GATEWAYS_ADMIN_PORT"])
+    log = tmp_path / "adapter.log"
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", _module(kind), env=env, stderr=stderr
+        )
+    produced: list[Any] = []
+
+    def running() -> bool:
+        if process.returncode is not None:
+            raise AssertionError(f"the adapter exited: {log.read_text()[-2000:]}")
+        state = _state(admin_port)
+        if state.startswith("rejected"):
+            raise AssertionError(f"{kind}/{SOURCE} {state}")
+        return state.startswith("running")
+
+    try:
+        try:
+            await wait_until(running, 60)
+        except TimeoutError:
+            raise AssertionError(f"{kind}/{SOURCE} not running: {_state(admin_port)}") from None
+        async with asyncio.timeout(120):
+            while not watcher.requests:
+                produced.append(await scenario.produce(len(produced)))
+                try:
+                    await wait_until(lambda: bool(watcher.requests), scenario.every)
+                except TimeoutError:
+                    continue
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
+    return produced, log
+
+
 @pytest.mark.parametrize(
     "kind",
     [
@@ -411,42 +460,7 @@ async def test_only_k_sink_gets_cloudevents(
     setup, _mark = CASES[kind]
     gateway = unique("ksink-")
     async with setup(request, tmp_path) as scenario:
-        registry = write_registry(
-            tmp_path / "registry.yaml", configmap(gateway, kind, {SOURCE: scenario.source})
-        )
-        env = _environment(registry, tmp_path, watcher.url, scenario.env)
-        admin_port = int(env["GATEWAYS_ADMIN_PORT"])
-        log = tmp_path / "adapter.log"
-        with log.open("wb") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", _module(kind), env=env, stderr=stderr
-            )
-        produced: list[Any] = []
-
-        def running() -> bool:
-            if process.returncode is not None:
-                raise AssertionError(f"the adapter exited: {log.read_text()[-2000:]}")
-            state = _state(admin_port)
-            if state.startswith("rejected"):
-                raise AssertionError(f"{kind}/{SOURCE} {state}")
-            return state.startswith("running")
-
-        try:
-            try:
-                await wait_until(running, 60)
-            except TimeoutError:
-                raise AssertionError(f"{kind}/{SOURCE} not running: {_state(admin_port)}") from None
-            async with asyncio.timeout(120):
-                while not watcher.requests:
-                    produced.append(await scenario.produce(len(produced)))
-                    try:
-                        await wait_until(lambda: bool(watcher.requests), scenario.every)
-                    except TimeoutError:
-                        continue
-        finally:
-            if process.returncode is None:
-                process.terminate()
-                await asyncio.wait_for(process.wait(), 30)
+        produced, log = await run_until_delivered(kind, gateway, scenario, tmp_path, watcher)
 
     assert watcher.requests, log.read_text()[-2000:]
     for recorded in watcher.requests:  # CloudEvents, never a raw-event batch

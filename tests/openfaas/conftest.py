@@ -19,33 +19,21 @@ from tests.deploy.test_stack import stack
 from tests.openfaas.pod import Pod
 from tests.openfaas.tools import (
     ANSI,
-    HERE,
     SUMMARY,
+    TOOLCHAIN,
     faas_cli,
     function_python,
     missing,
     project_copy,
 )
 
-_NOT_RUN: list[str] = []
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    absent = missing()
-    if not absent:
-        return
-    ours = [item for item in items if Path(str(item.path)).is_relative_to(HERE)]
-    if ours:
-        _NOT_RUN.append(f"{len(ours)} tests not collected: no {', '.join(absent)}")
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if item not in ours]
+    TOOLCHAIN.deselect(config, items, missing())
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _NOT_RUN or SUMMARY:
-        terminalreporter.write_sep("-", "OpenFaaS toolchain")
-        for line in _NOT_RUN + SUMMARY:
-            terminalreporter.write_line(line)
+    TOOLCHAIN.summary(terminalreporter)
 
 
 @pytest.fixture(scope="session")

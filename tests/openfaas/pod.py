@@ -1,6 +1,6 @@
 """One function served by the real of-watchdog in ``http`` mode, in a pod of its own.
 
-The pod is a network namespace holding only ``lo`` (pod_host.py); ``/home/app`` is the
+The pod is a network namespace holding only ``lo`` (tests/netns_host.py); ``/home/app`` is the
 shrinkwrapped build context laid out as the template's Dockerfile lays it out. The test process
 bridges the pod: ``url`` (a free port on 127.0.0.1 here) reaches the watchdog's port 8080
 there, and each port in ``outbound`` there reaches the same port here (a watcher).
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from tests.openfaas.pod_host import pipe
+from tests.netns_host import pipe
 from tests.openfaas.tools import HERE, WATCHDOG
 
 WATCHDOG_PORT = 8080  # the watchdog's default, as in the image
@@ -77,14 +77,14 @@ class Pod:
         }
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
-                "unshare", "--net", sys.executable, str(HERE / "pod_host.py"),
+                "unshare", "--net", sys.executable, str(HERE.parent / "netns_host.py"),
                 str(inbound), str(WATCHDOG_PORT), *outs, "--", str(WATCHDOG),
                 cwd=self.home, env=env, stdout=asyncio.subprocess.PIPE, stderr=log,
                 start_new_session=True,
             )  # fmt: skip
         assert self.process.stdout is not None
         line = await asyncio.wait_for(self.process.stdout.readline(), 30)
-        assert line.startswith(b"pod "), f"the pod did not start: {line!r}\n{self.logs()}"
+        assert line.startswith(b"started "), f"the pod did not start: {line!r}\n{self.logs()}"
         return self
 
     def logs(self) -> str:

@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 from nats.aio.client import Client
 
-from tests.adapter.kit import nats_registry, start_adapter, wait_for_state
+from tests.adapter.kit import nats_registry, publish_until, start_adapter, wait_for_state
 from tests.deploy.test_functions_run import CALENDAR, REQUESTS, WEBHOOK, _seed_calendar_state
 from tests.kinds.nats.conftest import client
-from tests.kit import configmap, unique, wait_until, write_registry
+from tests.kit import configmap, unique, write_registry
 from tests.openfaas.conftest import StartPod
 from tests.openfaas.pod import Pod
 from tests.servicekit import NatsService
@@ -152,14 +152,8 @@ async def test_an_adapter_invokes_the_dispatcher_through_the_watchdog(
     adapter = await start_adapter(registry, pod.url)
     try:
         await wait_for_state(adapter, "orders", "running")
-        async with asyncio.timeout(30):
-            while not watcher.events:  # core NATS drops what precedes the subscription
-                await client.publish(subject, b'{"order": 7}')
-                await client.flush()
-                try:
-                    await wait_until(lambda: bool(watcher.events), timeout=0.5)
-                except TimeoutError:
-                    continue
+        arrived = lambda: bool(watcher.events)  # noqa: E731
+        await publish_until(client, subject, b'{"order": 7}', arrived, timeout=30)
     finally:
         await adapter.stop()
     event = watcher.events[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.deploy.manifests import ROOT
 from tests.deploy.test_functions_run import _dependencies_only
 from tests.deploy.test_stack import stack
-from tests.kit import free_port
+from tests.kit import HandBuilt, free_port
 
 HERE = Path(__file__).resolve().parent
 TOOLS = Path(os.environ.get("GATEWAYS_OPENFAAS_TOOLS") or Path.home() / ".cache/gateways-openfaas")
@@ -29,7 +29,8 @@ FUNCTIONS = ("webhook", "calendar", "dispatcher")
 NO_CACHE = shutil.ignore_patterns("__pycache__")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # faas-cli colours its output whatever the terminal
 # Lines for the run's terminal summary (conftest.py prints them).
-SUMMARY: list[str] = []
+TOOLCHAIN = HandBuilt(HERE, "OpenFaaS toolchain")
+SUMMARY = TOOLCHAIN.lines  # figures the tests print at the end of the run
 
 
 def missing() -> list[str]:

@@ -12,31 +12,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
+from tests.kit import HandBuilt
 from tests.seed_servers.seedkit import BINARIES, HERE, SeedServer
 
-_NOT_RUN: list[str] = []
+SEED_SERVERS = HandBuilt(HERE, "seed-era servers")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     missing = [str(path) for path in BINARIES.values() if not os.access(path, os.X_OK)]
-    if not missing:
-        return
-    ours = [item for item in items if Path(str(item.path)).is_relative_to(HERE)]
-    if ours:
-        _NOT_RUN.append(f"{len(ours)} tests not collected: no {', '.join(missing)}")
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if item not in ours]
+    SEED_SERVERS.deselect(config, items, missing)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _NOT_RUN:
-        terminalreporter.write_sep("-", "seed-era servers")
-        for line in _NOT_RUN:
-            terminalreporter.write_line(line)
+    SEED_SERVERS.summary(terminalreporter)
 
 
 StartSeed = Callable[[str], Awaitable[SeedServer]]

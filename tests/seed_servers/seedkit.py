@@ -1,4 +1,5 @@
-"""A gateway-era server in a network namespace of its own, reached through a Unix socket."""
+"""A gateway-era server in a network namespace of its own (tests/netns_host.py), reached
+through a Unix socket."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ PORT = 9101  # inside the namespace, where nothing else listens
 
 
 class SeedServer:
-    """``loopback_host.py`` under ``unshare --net`` running one release's calendar server."""
+    """One release's calendar server under ``unshare --net``; it reads only
+    ``GATEWAY_SERVER_PORT`` and listens on every interface of its namespace."""
 
     def __init__(self, version: str) -> None:
         self.version = version
@@ -30,12 +32,20 @@ class SeedServer:
 
     async def start(self) -> SeedServer:
         unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "-rn"]
-        host = str(HERE / "loopback_host.py")
-        binary = str(BINARIES[self.version])
+        host = str(HERE.parent / "netns_host.py")
+        command = [
+            str(self.socket),
+            str(PORT),
+            "--wait",
+            "--again",
+            "--",
+            str(BINARIES[self.version]),
+        ]
+        environment = {**os.environ, "GATEWAY_SERVER_PORT": str(PORT)}
         with (self.folder / "server.log").open("wb") as log:  # the server's own logs
             self.process = await asyncio.create_subprocess_exec(
-                *unshare, sys.executable, host, str(self.socket), str(PORT), binary,
-                stdout=asyncio.subprocess.PIPE, stderr=log,
+                *unshare, sys.executable, host, *command,
+                stdout=asyncio.subprocess.PIPE, stderr=log, env=environment,
             )  # fmt: skip
         await self._server_started()
         return self
@@ -58,6 +68,6 @@ class SeedServer:
     async def _server_started(self) -> None:
         assert self.process is not None and self.process.stdout is not None
         line = await asyncio.wait_for(self.process.stdout.readline(), 30)
-        if not line.startswith(b"server "):
+        if not line.startswith(b"started "):
             raise AssertionError(f"{self.version} server did not start: {line!r}")
         self.server_pid = int(line.split()[1])

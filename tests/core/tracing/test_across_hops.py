@@ -4,7 +4,6 @@ NATS message's header). Every delivery also carries the W3C headers of its hop."
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -13,9 +12,15 @@ import pytest
 from nats.aio.client import Client
 
 from gateways.events import CloudEvent
-from tests.adapter.kit import DispatcherService, nats_registry, start_adapter, wait_for_state
+from tests.adapter.kit import (
+    DispatcherService,
+    nats_registry,
+    publish_until,
+    start_adapter,
+    wait_for_state,
+)
 from tests.conftest import MakeWatcher
-from tests.kit import configmap, free_port, start_gateway, unique, wait_until, write_registry
+from tests.kit import configmap, free_port, start_gateway, unique, write_registry
 from tests.servicekit import NatsService
 from tests.watcher import Recorded, RecordingWatcher
 
@@ -133,21 +138,14 @@ async def test_a_nats_messages_traceparent_reaches_the_watcher_through_the_dispa
     def numbers() -> set[int]:
         return {e.json()["n"] for e in watcher.events}
 
-    async def publish_until(number: int, headers: dict[str, str]) -> None:
-        # Core NATS drops what is published before the subscription exists: publish again.
-        async with asyncio.timeout(20):
-            while number not in numbers():
-                await client.publish(subject, b'{"n": %d}' % number, headers=headers)
-                await client.flush()
-                try:
-                    await wait_until(lambda: number in numbers(), timeout=0.5)
-                except TimeoutError:
-                    continue
+    async def publish(number: int, headers: dict[str, str]) -> None:
+        payload = b'{"n": %d}' % number
+        await publish_until(client, subject, payload, lambda: number in numbers(), headers)
 
     try:
         await wait_for_state(adapter, "orders", "running")
-        await publish_until(1, {"traceparent": PARENT, "tracestate": STATE})
-        await publish_until(2, {})
+        await publish(1, {"traceparent": PARENT, "tracestate": STATE})
+        await publish(2, {})
     finally:
         await adapter.stop()
         await dispatcher.stop()

@@ -4,7 +4,6 @@ standard environment names an exporter; off, the SDK is not even imported."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import subprocess
 import sys
@@ -19,8 +18,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateways import tracing
-from tests.adapter.kit import DispatcherService, nats_registry, start_adapter, wait_for_state
-from tests.kit import ROOT, configmap, free_port, start_gateway, unique, wait_until, write_registry
+from tests.adapter.kit import (
+    DispatcherService,
+    nats_registry,
+    publish_until,
+    start_adapter,
+    wait_for_state,
+)
+from tests.kit import ROOT, configmap, free_port, start_gateway, unique, write_registry
 from tests.servicekit import NatsService
 from tests.watcher import RecordingWatcher
 
@@ -154,14 +159,7 @@ async def test_the_dispatcher_functions_spans_join_the_adapters_trace(
     adapter = await start_adapter(registry, dispatcher.url)
     try:
         await wait_for_state(adapter, "orders", "running")
-        async with asyncio.timeout(20):
-            while not watcher.events:
-                await client.publish(subject, b'{"n": 1}')
-                await client.flush()
-                try:
-                    await wait_until(lambda: bool(watcher.events), timeout=0.5)
-                except TimeoutError:
-                    continue
+        await publish_until(client, subject, b'{"n": 1}', lambda: bool(watcher.events))
     finally:
         await adapter.stop()
         await dispatcher.stop()

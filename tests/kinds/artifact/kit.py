@@ -17,6 +17,8 @@ from typing import Any
 
 from minio import Minio
 
+from adapters.artifact.config import ArtifactConfig
+from gateways.config import parse_source
 from gateways.events.model import CloudEvent
 from tests.kinds.artifact.conftest import (
     ACCESS_KEY_VARIABLE,
@@ -32,6 +34,22 @@ GATEWAY = "artifact-gateway"
 WINDOW = 10  # uploads per window: before, during, while down, after
 # The dispatcher in the adapter retries a watcher quickly and not for long.
 DELIVERY = {"retry": 2, "backoffPolicy": "linear", "backoffDelay": "PT0.05S"}
+
+
+def config(**extra: Any) -> ArtifactConfig:
+    """An artifact source's config for unit tests: a bucket on 127.0.0.1, creation events."""
+    fields = {
+        "endpoint": "127.0.0.1:9000",
+        "bucket": {"name": "uploads"},
+        "insecure": True,
+        "accessKey": {"env": "UNUSED"},
+        "secretKey": {"env": "UNUSED"},
+        "events": ["s3:ObjectCreated:*"],
+        **extra,
+    }
+    parsed = parse_source("artifact", "uploads", fields)
+    assert isinstance(parsed, ArtifactConfig)
+    return parsed
 
 
 def client_of(minio: MinioService) -> Minio:

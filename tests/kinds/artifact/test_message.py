@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from adapters.artifact.config import ArtifactConfig
 from adapters.artifact.message import raw_events
 from adapters.artifact.reconcile import Listed, listed_event
-from gateways.config import parse_source
 from gateways.events.s3 import action_of, event_matches, raw_event, records_of, split
 from gateways.source import RawEvent
+from tests.kinds.artifact.kit import config
 
 # MinIO's sequencer: the object's modification time in nanoseconds, hex (12:00:00.123456789).
 SEQUENCER = "180FCF0493904D15"
@@ -42,21 +41,6 @@ def s3_record(
             "object": {"key": key, "size": 5, "eTag": "abc", "sequencer": sequencer},
         },
     }
-
-
-def config(**extra: Any) -> ArtifactConfig:
-    fields = {
-        "endpoint": "127.0.0.1:9000",
-        "bucket": {"name": "uploads"},
-        "insecure": True,
-        "accessKey": {"env": "UNUSED"},
-        "secretKey": {"env": "UNUSED"},
-        "events": ["s3:ObjectCreated:*"],
-        **extra,
-    }
-    parsed = parse_source("artifact", "uploads", fields)
-    assert isinstance(parsed, ArtifactConfig)
-    return parsed
 
 
 def test_every_record_of_a_listen_notification_is_an_event() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from adapters.artifact.checkpoints import FILE_NAME, Checkpoints
-from adapters.artifact.config import ArtifactConfig
 from adapters.artifact.reconcile import (
     OVERLAP,
     RECENT_LIMIT,
@@ -18,26 +17,11 @@ from adapters.artifact.reconcile import (
     listed_event,
     wanted,
 )
-from gateways.config import parse_source
 from gateways.source import RawEvent
+from tests.kinds.artifact.kit import config
 
 NAME = "artifact-gateway/uploads"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def config(**extra: Any) -> ArtifactConfig:
-    fields = {
-        "endpoint": "127.0.0.1:9000",
-        "bucket": {"name": "uploads"},
-        "insecure": True,
-        "accessKey": {"env": "UNUSED"},
-        "secretKey": {"env": "UNUSED"},
-        "events": ["s3:ObjectCreated:*"],
-        **extra,
-    }
-    parsed = parse_source("artifact", "uploads", fields)
-    assert isinstance(parsed, ArtifactConfig)
-    return parsed
 
 
 def at(seconds: float) -> datetime:
