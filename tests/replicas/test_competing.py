@@ -1,0 +1,265 @@
+"""Competing consumers: three adapter replicas share one stream, and a SIGKILL loses nothing.
+
+For NATS JetStream (one shared durable pull consumer), Kafka (one consumer group) and AMQP (one
+named queue), three processes run the kind's own entry point (``python -m <package>``) over the
+same registry, each with its own K_SINK (a recording watcher of its own, so each replica's share
+is visible). N messages are published; once all three are delivering, one replica is SIGKILLed.
+Every message number must reach some watcher (lost = 0); duplicates (what the killed replica
+had taken but not acknowledged, redelivered to the others) are counted and printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import urllib.request
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from kafka import KafkaAdminClient
+
+from tests.adapter.kit import FAST_BACKOFF
+from tests.kinds.amqp.rabbit import Names, numbers
+from tests.kinds.amqp.rabbit import publish as amqp_publish
+from tests.kinds.kafka.kit import Topic
+from tests.kinds.nats.server import jetstream_stream
+from tests.kinds.nats.server import publish as nats_publish
+from tests.kit import configmap, free_port, unique, wait_until, write_registry
+from tests.servicekit import AmqpService, KafkaService, NatsService
+from tests.watcher import RecordingWatcher
+
+pytestmark = pytest.mark.timeout(120)
+COUNT = 3000
+REPLICAS = 3
+SOURCE = "shared"
+
+
+@dataclass
+class Stream:
+    """One kind's shared source, how to publish the COUNT messages, and (optionally) how to
+    tell every replica has its share assigned before publishing."""
+
+    kind: str
+    package: str
+    source: dict[str, Any]
+    publish: Callable[[], Coroutine[Any, Any, None]]
+    assigned: Callable[[], Awaitable[bool]] | None = None
+
+
+class Replica:
+    """One adapter process over the shared registry, delivering to a watcher of its own."""
+
+    def __init__(self, stream: Stream, registry: Path, folder: Path) -> None:
+        self.stream = stream
+        self.registry = registry
+        self.folder = folder
+        self.watcher = RecordingWatcher()
+        self.admin_port = free_port()
+        self.log = folder / "adapter.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        await self.watcher.start()
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("GATEWAYS_", "K_")) and key != "KUBERNETES_SERVICE_HOST"
+        }
+        env |= {
+            "GATEWAYS_REGISTRY_FILE": str(self.registry),
+            "GATEWAYS_STATE_DIR": str(self.folder / "state"),
+            "GATEWAYS_ADMIN_PORT": str(self.admin_port),
+            "K_SINK": self.watcher.url,
+        }
+        with self.log.open("wb") as stderr:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", self.stream.package, env=env, stderr=stderr
+            )
+
+    def numbers(self) -> list[int]:
+        """The message numbers this replica delivered (with repeats)."""
+        return [
+            json.loads(r.body)["n"]
+            for r in self.watcher.requests
+            if r.status == 200 and r.event is not None
+        ]
+
+    def running(self) -> bool:
+        assert self.process is not None
+        if self.process.returncode is not None:
+            raise AssertionError(f"a replica exited: {self.log.read_text()[-2000:]}")
+        url = f"http://127.0.0.1:{self.admin_port}/status"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                status = json.loads(reply.read())
+        except OSError:
+            return False
+        states = [s["state"] for s in status["sources"] if s["name"] == SOURCE]
+        return states == ["running"]
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: no goodbye to the broker, nothing acknowledged
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 30)
+        elif self.process is not None:
+            await self.process.wait()
+        await self.watcher.stop()
+
+
+@asynccontextmanager
+async def _nats(request: pytest.FixtureRequest) -> AsyncIterator[Stream]:
+    service: NatsService = request.getfixturevalue("nats_service")
+    stream, subject = unique("SHARED"), unique("shared.")
+    client = await nats.connect(service.url)
+    await jetstream_stream(client, stream, [f"{subject}.>"])
+    source = {
+        "url": service.url,
+        "subject": f"{subject}.>",
+        # One durable pull consumer that every replica binds: each fetch takes different
+        # messages. A killed replica's unacked ones come back after ackWait.
+        "jetStream": {"stream": stream, "durable": "gateway", "ackWait": "3s"},
+        "backoff": FAST_BACKOFF,
+    }
+
+    async def publish() -> None:
+        await nats_publish(client, f"{subject}.created", COUNT)
+
+    try:
+        yield Stream("nats", "adapters.streams.nats", source, publish)
+    finally:
+        await client.jetstream().delete_stream(stream)
+        await client.close()
+
+
+@asynccontextmanager
+async def _kafka(request: pytest.FixtureRequest) -> AsyncIterator[Stream]:
+    service: KafkaService = request.getfixturevalue("kafka_service")
+    topic = await asyncio.to_thread(Topic, service.bootstrap, REPLICAS)
+    source = {
+        "url": topic.bootstrap,
+        "topic": topic.name,
+        # One group: the broker gives each replica its own partitions; a dead member's
+        # partitions move to the others after the session timeout, from the last commit.
+        "consumerGroup": {"groupName": topic.group},
+        "initialOffset": "earliest",
+        "backoff": FAST_BACKOFF,
+    }
+
+    async def publish() -> None:
+        await asyncio.to_thread(topic.produce, range(COUNT))
+
+    def members_with_partitions() -> int:
+        admin = KafkaAdminClient(bootstrap_servers=topic.bootstrap)
+        try:
+            group = admin.describe_groups([topic.group])[topic.group]
+        finally:
+            admin.close()
+        if group["group_state"] != "Stable":
+            return 0
+        return sum(
+            1
+            for member in group["members"]
+            if any(a["partitions"] for a in member["member_assignment"]["assigned_partitions"])
+        )
+
+    async def assigned() -> bool:
+        return await asyncio.to_thread(members_with_partitions) == REPLICAS
+
+    try:
+        yield Stream("kafka", "adapters.streams.kafka", source, publish, assigned)
+    finally:
+        await asyncio.to_thread(topic.delete)
+
+
+@asynccontextmanager
+async def _amqp(request: pytest.FixtureRequest) -> AsyncIterator[Stream]:
+    service: AmqpService = request.getfixturevalue("amqp_service")
+    names = Names()
+    source = {
+        "url": service.url,
+        "exchangeName": names.exchange,
+        "exchangeType": "topic",
+        "routingKey": "orders.#",
+        # A named (durable) queue every replica consumes from: the broker hands each message
+        # to one of them; a dead consumer's unacked messages are requeued when its
+        # connection drops.
+        "queue": {"name": names.queue},
+        "prefetch": 50,
+        "backoff": FAST_BACKOFF,
+    }
+
+    async def publish() -> None:
+        await asyncio.to_thread(amqp_publish, service.url, names.exchange, numbers(range(COUNT)))
+
+    try:
+        yield Stream("amqp", "adapters.streams.amqp", source, publish)
+    finally:
+        await asyncio.to_thread(names.delete, service.url)
+
+
+STREAMS = {"nats": (_nats, "nats"), "kafka": (_kafka, "kafka"), "amqp": (_amqp, "amqp")}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [pytest.param(kind, marks=[getattr(pytest.mark, mark)]) for kind, (_, mark) in STREAMS.items()],
+)
+async def test_three_replicas_share_the_stream_and_a_sigkill_loses_nothing(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    setup, _mark = STREAMS[kind]
+    async with AsyncExitStack() as stack:
+        stream = await stack.enter_async_context(setup(request))
+        registry = write_registry(
+            tmp_path / "registry.yaml",
+            configmap(unique("replicas-"), kind, {SOURCE: stream.source}),
+        )
+        replicas = [Replica(stream, registry, tmp_path / f"replica-{i}") for i in range(REPLICAS)]
+        for replica in replicas:
+            stack.push_async_callback(replica.stop)
+            await replica.start()
+        await wait_until(lambda: all(r.running() for r in replicas), 60)
+        if stream.assigned is not None:
+            async with asyncio.timeout(60):
+                while not await stream.assigned():
+                    await asyncio.sleep(0.2)
+        for replica in replicas:  # slow enough that the kill lands mid-stream
+            replica.watcher.delay = 0.002
+
+        publishing = asyncio.create_task(stream.publish())
+        victim, survivors = replicas[0], replicas[1:]
+        await wait_until(lambda: len(victim.numbers()) >= COUNT // 20, 60)
+        await wait_until(lambda: all(r.numbers() for r in replicas), 30)
+        victim.kill()
+        taken_before_kill = len(victim.numbers())
+        await publishing
+
+        def delivered() -> set[int]:
+            return {n for r in replicas for n in r.numbers()}
+
+        await wait_until(lambda: len(delivered()) == COUNT, 60, lambda: delivered())
+        shares = [len(r.numbers()) for r in replicas]
+        counts = Counter(n for r in replicas for n in r.numbers())
+        lost = COUNT - len(delivered())
+        duplicates = sum(counts.values()) - len(counts)
+        print(
+            f"{kind}: {COUNT} messages, shares {shares} (killed replica took "
+            f"{taken_before_kill} before SIGKILL), lost {lost}, duplicates {duplicates}"
+        )
+        assert lost == 0
+        assert all(share > 0 for share in shares), shares
+        assert all(r.numbers() for r in survivors)
+        assert set(counts) == set(range(COUNT))
