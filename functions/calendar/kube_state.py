@@ -6,7 +6,12 @@ that source, its lease ``{"holder": <id>, "until": <RFC 3339>}``. Every change i
 read-modify-replace carrying the read ``resourceVersion``, so the API server refuses (409) a
 write based on a stale read and the change is retried on a fresh one: two replicas never
 both take a lease or move state backwards. A lease ends when its holder releases it, or
-expires (``lease``) if the holder died; each save renews it.
+expires (``lease``) if the holder died; each save renews it, and so does a timer every third
+of ``lease`` while the claim is held (an emit may take longer than the lease).
+
+The lease is short (15 s, a Kubernetes Lease's default duration): a replica SIGKILLed in the
+middle of a round blocks the source that long at most. Outside a round no lease is held, so
+another replica fires the next tick at once.
 
 By default the state lives on the gateway's own registry ConfigMap (``origin.gateway``); the
 registry ignores annotations it does not know, so a save restarts nothing.
@@ -30,6 +35,7 @@ from gateways.source import Origin
 
 log = logging.getLogger(__name__)
 ANNOTATION = "gateways.dev/calendar-state"
+LEASE = timedelta(seconds=15)
 State = dict[str, dict[str, str]]
 Edit = Callable[[State], State | None]
 
@@ -107,7 +113,7 @@ class ConfigMapStateStore:
         configmap: str | None = None,
         *,
         holder: str | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         attempts: int = 20,
     ) -> None:
@@ -137,19 +143,36 @@ class ConfigMapStateStore:
     @contextlib.asynccontextmanager
     async def claim(self, origin: Origin) -> AsyncIterator[bool]:
         key = state_key(origin)
-        now = self.clock()
-        if not await self._change(
-            origin, lambda state: with_lease(state, key, self.holder, now, now + self.lease)
-        ):
+        if not await self._take(origin, key):
             yield False
             return
+        renewing = asyncio.create_task(self._renew(origin, key), name=f"calendar lease {key}")
         try:
             yield True
         finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
             try:
                 await self._change(origin, lambda state: without_lease(state, key, self.holder))
             except Exception as exc:  # the lease then simply expires
                 log.warning("calendar: could not release the lease on %s: %s", key, exc)
+
+    async def _take(self, origin: Origin, key: str) -> bool:
+        """Take or renew ``holder``'s lease on ``key``; False while another holder's is live."""
+        now = self.clock()
+        return await self._change(
+            origin, lambda state: with_lease(state, key, self.holder, now, now + self.lease)
+        )
+
+    async def _renew(self, origin: Origin, key: str) -> None:
+        period = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._take(origin, key)
+            except StateError as exc:  # the next save or renewal tries again
+                log.warning("calendar: could not renew the lease on %s: %s", key, exc)
 
     async def _change(self, origin: Origin, edit: Edit) -> bool:
         """Apply ``edit`` with compare-and-swap; False when it had nothing to change."""

@@ -7,6 +7,10 @@ does not move past it; sub-minute intervals work here, unlike with a cron trigge
 That retry is part of the schedule, not a reconnect loop: there is no connection to supervise,
 and every wait (tick or retry) is on the source's :class:`Clock`, which tests drive. The
 kind's one declaration, ``KIND``, ends this module.
+
+Handover: each tick is saved as soon as its emit returned, and ``stop`` lets a round in flight
+finish (within ``stop_grace``) before it cancels, so the next owner of the source (another
+replica, reading the same store) starts from the last tick delivered, not before it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ STATE_FILE = "calendar-state.json"
 STATE = "calendar-state"  # the SourceContext resource: one state store per process
 # Long sleeps are taken in slices, so a wall clock that jumps (NTP, suspend) is noticed.
 MAX_SLEEP = 60.0
+STOP_GRACE = 10.0  # seconds a round in flight gets to deliver and save its tick on stop
 StatusCallback = Callable[[str, str], None]
 
 
@@ -53,7 +58,8 @@ class SystemClock:
 class CalendarSource:
     """The calendar kind's source. ``store`` defaults to the process's one state store (see
     :func:`state_store_for`); ``clock`` and ``backoff`` are the tests' to drive;
-    ``busy_retry``: seconds to wait while another process holds this source's claim."""
+    ``busy_retry``: seconds to wait while another process holds this source's claim;
+    ``stop_grace``: how long ``stop`` waits for a round in flight."""
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class CalendarSource:
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         busy_retry: float = 1.0,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.origin = origin
         self.config = config
@@ -74,17 +81,27 @@ class CalendarSource:
         self.clock = clock or SystemClock()
         self.backoff = backoff or Backoff()
         self.busy_retry = busy_retry
+        self.stop_grace = stop_grace
         self.on_status: StatusCallback = lambda state, reason: context.on_status(
             origin, state, reason
         )
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._idle = asyncio.Event()  # set while no round is in flight
+        self._idle.set()
 
     async def start(self, emit: Emit) -> None:
         label = f"calendar {self.origin.gateway}/{self.origin.source}"
+        self._stopping = False
         self._task = asyncio.create_task(self._run(emit), name=label)
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
+            # A round cancelled between its emit and its save would hand the next owner a
+            # tick to repeat; it gets a grace to finish instead.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.stop_grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -92,8 +109,16 @@ class CalendarSource:
 
     async def _run(self, emit: Emit) -> None:
         failures = 0
-        while True:
-            firing = await fire_due(self.config, self.origin, self.store, emit, self.clock.now())
+        while not self._stopping:
+            self._idle.clear()
+            try:
+                firing = await fire_due(
+                    self.config, self.origin, self.store, emit, self.clock.now()
+                )
+            finally:
+                self._idle.set()
+            if self._stopping:
+                return
             if firing.error is not None:
                 delay = self.backoff.delay(min(failures, 30))  # 2.0**1024 overflows a float
                 failures += 1
