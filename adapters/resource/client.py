@@ -33,11 +33,12 @@ from pathlib import Path
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-from adapters.resource.checkpoints import Checkpoint, Checkpoints
+from adapters.resource.checkpoints import Checkpoint
 from adapters.resource.config import ResourceConfig
 from adapters.resource.filters import creation_time, passes
 from adapters.resource.message import ACTIONS, EVENT_TYPES, newer, raw_event, uid_of, version_of
 from adapters.resource.selectors import Requirement
+from gateways.checkpoints import CheckpointStore
 from gateways.errors import GatewayError
 from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object
 from gateways.registry.reflector import Reflector, Target
@@ -62,7 +63,7 @@ class ResourceWatch(Reflector):
         config: ResourceConfig,
         *,
         name: str,
-        checkpoints: Checkpoints,
+        checkpoints: CheckpointStore[Checkpoint],
         deliver: Callable[[RawEvent], None],
         discovery_dir: Path,
     ) -> None:

@@ -17,7 +17,7 @@ import concurrent.futures
 import logging
 from collections.abc import Callable
 
-from adapters.resource.checkpoints import Checkpoints
+from adapters.resource.checkpoints import checkpoint_store
 from adapters.resource.client import ResourceWatch
 from adapters.resource.config import ResourceConfig
 from gateways.config.common import Backoff
@@ -26,6 +26,7 @@ from gateways.loopbridge import run_blocking
 from gateways.registry.kubeapi import KubeAPI, load_api_client
 from gateways.source import Emit, Origin, RawEvent
 from gateways.supervised import STOP_GRACE, SupervisedSource
+from gateways.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
@@ -70,8 +71,7 @@ class ResourceSource(SupervisedSource[ResourceConfig]):
         state_dir = self.context.settings.state_dir
         emit = self.emit
 
-        def checkpoints() -> Checkpoints:
-            return Checkpoints(state_dir)
+        settings = self.context.settings
 
         def deliver(raw: RawEvent) -> None:  # on the session's thread
             self._pending = asyncio.run_coroutine_threadsafe(_emitting(emit, raw), loop)
@@ -84,10 +84,19 @@ class ResourceSource(SupervisedSource[ResourceConfig]):
             api,
             self.config,
             name=f"{self.origin.gateway}/{self.origin.source}",
-            checkpoints=self.context.resource("resource-checkpoints", checkpoints),
+            checkpoints=self.context.resource(
+                "resource-checkpoints", lambda: checkpoint_store(settings, api)
+            ),
             deliver=deliver,
             discovery_dir=state_dir,
         )
+
+    async def wind_down(self, supervisor: Supervisor) -> None:
+        """The session ends, then its last checkpoint is written: the next owner of the
+        source (another replica, on handover) goes on from there."""
+        await super().wind_down(supervisor)
+        if self._watch is not None:
+            await asyncio.to_thread(self._watch.checkpoints.flush, self._watch.name)
 
     async def session(self, connected: Callable[[], None]) -> str | None:
         """List and watch on a thread until that fails (raises); cancelled: stop the thread."""
