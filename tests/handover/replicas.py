@@ -63,7 +63,7 @@ class Replica:
             env=self.environment,
             stdout=subprocess.DEVNULL,
         )
-        await wait_until_async(self._running, timeout=30)
+        await wait_until_async(self._answers, timeout=30)
         return self
 
     def kill(self) -> float:
@@ -87,7 +87,8 @@ class Replica:
         assert self.process is not None
         await self.process.wait()
 
-    async def _running(self) -> bool:
+    async def _answers(self) -> bool:
+        """Its status page lists the sources: running, or (with ownership) owned elsewhere."""
         assert self.process is not None
         if self.process.returncode is not None:
             raise AssertionError(f"replica {self.name} exited with {self.process.returncode}")
@@ -97,4 +98,4 @@ class Replica:
                 page = await response.json()
         except (aiohttp.ClientError, OSError, ValueError):
             return False
-        return any(s.get("state") == "running" for s in page.get("sources", []))
+        return bool(page.get("sources"))

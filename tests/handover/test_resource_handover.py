@@ -12,6 +12,7 @@ the same id; nothing else does.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,82 @@ async def test_changes_while_the_owner_is_killed_are_delivered(
     assert set(stored) == {f"{gateway}/watched"}
     unexpected: Any = {as_change(i) for i in ids(second_watcher)} - set(objects.changes)
     assert not unexpected, unexpected
+
+
+async def test_three_replicas_owner_killed_twice(
+    kubernetes_service: KubernetesService,
+    namespace: str,
+    make_watcher: MakeWatcher,
+    tmp_path: Path,
+) -> None:
+    """Three replicas, one owner (a Lease per source); the owner is SIGKILLed twice while
+    objects change. Every change is delivered; a repeat only of what the killed owner
+    delivered in its last second. Needs the replicas' ownership (gateways.replicas)."""
+    pytest.importorskip("gateways.replicas", reason="source ownership across replicas")
+    gateway = unique("resource-")
+    source = {
+        "namespace": namespace,
+        "version": "v1",
+        "kind": "ConfigMap",
+        "labelSelector": "app=watched",
+    }
+    await put_configmap(
+        kubernetes_service, namespace, configmap(gateway, "resource", {"watched": source}, [])
+    )
+    objects = Objects(kubernetes_service, namespace)
+    watchers = [await make_watcher() for _ in range(3)]
+
+    def replica(index: int, generation: int) -> Replica:
+        return Replica(
+            "resource",
+            kubernetes_service,
+            namespace,
+            gateway,
+            watchers[index],
+            tmp_path,
+            f"replica-{index}-{generation}",
+        )
+
+    def delivered() -> set[str]:
+        return {as_change(i) for w in watchers for i in ids(w)}
+
+    def all_delivered() -> bool:
+        return set(objects.changes) <= delivered()
+
+    replicas = [await replica(i, 0).start() for i in range(3)]
+    late: set[str] = set()
+    try:
+        for index in range(3):
+            await objects.create(f"w-{index}")
+        await wait_until(all_delivered, 30)
+        for kill in range(2):
+            owners = [w for w in watchers if ids(w)]
+            owner = watchers.index(max(owners, key=lambda w: w.requests[-1].received_at))
+            await objects.update(f"w-{kill}", "1")
+            await wait_until(all_delivered, 15)
+            killed_at = replicas[owner].kill()
+            await replicas[owner].wait()
+            late |= {
+                r.event.id
+                for r in watchers[owner].requests
+                if r.event is not None and r.received_at > killed_at - DEBOUNCE - 0.5
+            }
+            await objects.create(f"k-{kill}")
+            await objects.update("w-2", str(kill + 2))
+            await objects.delete(f"w-{kill}")
+            waited = time.monotonic()
+            await wait_until(all_delivered, 60, lambda: set(objects.changes) - delivered())
+            print(
+                f"kill {kill + 1}: replica {owner} killed;"
+                f" changes made meanwhile delivered {time.monotonic() - waited:.1f}s later"
+            )
+            replicas[owner] = await replica(owner, kill + 1).start()
+    finally:
+        for running in replicas:
+            await running.stop()
+
+    counts = Counter(i for w in watchers for i in ids(w))
+    repeated = {i for i, n in counts.items() if n > 1}
+    print(f"changes {len(objects.changes)}; deliveries {counts.total()}; repeated {len(repeated)}")
+    assert repeated <= late
+    assert {as_change(i) for i in counts} == set(objects.changes)
