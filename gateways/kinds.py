@@ -81,6 +81,10 @@ class SourceKind(Generic[ConfigT]):
     # What serves it when deployed: the webhook function (HTTP-family kinds), the calendar
     # function, or an adapter of its own (``python -m <package>``).
     served_by: Literal["adapter", "webhook", "calendar"] = "adapter"
+    # One active consumer per source (a scheduler, a watch, a hook registration): with
+    # several replicas only the one holding the source's Lease runs it. Stream kinds stay
+    # False: every replica consumes, as competing consumers.
+    exclusive: bool = False
 
     def parse(self, fields: Fields) -> ConfigT:
         parse: Callable[[Fields], ConfigT] = self.config.parse  # type: ignore[attr-defined]

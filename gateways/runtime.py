@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateways.admin import AdminApp
 from gateways.delivery import Watcher, parse_watchers
@@ -21,6 +21,9 @@ from gateways.registry.model import Entry
 from gateways.registry.reconciler import Reconciler, RemoteRouting
 from gateways.settings import Settings
 from gateways.sink import Sink
+
+if TYPE_CHECKING:
+    from gateways.replicas.coordinator import Replicas
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ class GatewayRuntime:
         parse: Callable[[Entry], Any] | None = None,
         registry_optional: bool = False,
         remote: RemoteRouting | None = None,
+        exclusive: Callable[[str], bool] | None = None,
+        role: str = "gateway",
     ) -> None:
         self.settings = settings
         self.context = context or SourceContext(settings)
@@ -95,7 +100,11 @@ class GatewayRuntime:
             accept=accept,
             parse=parse,
             remote=remote,
+            exclusive=exclusive,
         )
+        # Replicas of one role watching the same ConfigMaps share its exclusive sources.
+        self.role = role
+        self.replicas: Replicas | None = None
         self.registry: Registry | None = None
         self.admin: Listener | None = None
         self._admin_enabled = admin
@@ -109,6 +118,14 @@ class GatewayRuntime:
         if not isinstance(self.sink, Dispatcher):
             raise TypeError("this process's sink is the dispatcher function, not in-process")
         return self.sink
+
+    def _replicas(self) -> Replicas:
+        from gateways.replicas.coordinator import Replicas, Timings  # only needed in a cluster
+
+        settings = self.settings
+        timings = Timings(settings.lease_duration, settings.renew_deadline, settings.retry_period)
+        group = "-".join([self.role, *sorted(settings.configmaps)])
+        return Replicas(settings.namespace, group, settings.replica_id, timings)
 
     async def start(self) -> None:
         settings = self.settings
@@ -126,6 +143,9 @@ class GatewayRuntime:
                 self.admin = Listener(app, settings.host, settings.admin_port)
                 await self.admin.start()
             self.registry = registry
+            if registry is not None and settings.replicas == "leases" and settings.configmaps:
+                self.replicas = self._replicas()
+                self.reconciler.share(self.replicas)  # joins once it has an exclusive source
             if registry is not None:
                 await registry.start()
         except BaseException:
@@ -137,6 +157,8 @@ class GatewayRuntime:
         self.ready = False
         if self.registry is not None:
             await self.registry.stop()
+        if self.replicas is not None:
+            await self.replicas.stop()  # its sources stop here before their leases are freed
         await self.reconciler.close()
         if self.admin is not None:
             await self.admin.stop()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gateways.config.fields import parse_duration
 from gateways.errors import SettingsError
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -40,6 +42,12 @@ class Settings:
     admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
     # The largest request the dispatcher takes, and adapters send it (the same on both).
     max_request_bytes: int = 10 << 20  # GATEWAYS_MAX_REQUEST_BYTES
+    # Replicas: exclusive sources are shared out through Leases (gateways.replicas).
+    replicas: str = "none"  # GATEWAYS_REPLICAS: leases (default with ConfigMaps) or none
+    replica_id: str = ""  # GATEWAYS_REPLICA_ID, else POD_NAME, else <hostname>-<pid>
+    lease_duration: float = 15.0  # GATEWAYS_LEASE_DURATION (seconds or "15s")
+    renew_deadline: float = 10.0  # GATEWAYS_RENEW_DEADLINE
+    retry_period: float = 2.0  # GATEWAYS_RETRY_PERIOD
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +89,7 @@ class Settings:
                 )
             values["log_level"] = level
         values["log_format"] = log_format(env)
+        values.update(_replica_settings(env, bool(values["configmaps"])))
         return cls(**values)
 
     def with_options(self, **changes: Any) -> Settings:
@@ -94,6 +103,42 @@ def log_format(env: Mapping[str, str]) -> str:
     if value not in ("text", "json"):
         raise SettingsError("GATEWAYS_LOG_FORMAT", f"{value!r} is not text or json")
     return value
+
+
+def _replica_settings(env: Mapping[str, str], configmaps: bool) -> dict[str, Any]:
+    """The replica settings; the lease timings must run duration > deadline > retry > 0."""
+    mode = (env.get("GATEWAYS_REPLICAS") or ("leases" if configmaps else "none")).strip().lower()
+    if mode not in ("leases", "none"):
+        raise SettingsError("GATEWAYS_REPLICAS", f"{mode!r} is not leases or none")
+    identity = (env.get("GATEWAYS_REPLICA_ID") or env.get("POD_NAME") or "").strip()
+    values: dict[str, Any] = {
+        "replicas": mode,
+        "replica_id": identity or f"{socket.gethostname()}-{os.getpid()}",
+    }
+    for variable, name in (
+        ("GATEWAYS_LEASE_DURATION", "lease_duration"),
+        ("GATEWAYS_RENEW_DEADLINE", "renew_deadline"),
+        ("GATEWAYS_RETRY_PERIOD", "retry_period"),
+    ):
+        if env.get(variable):
+            values[name] = _seconds(variable, env[variable])
+    duration = values.get("lease_duration", 15.0)
+    deadline = values.get("renew_deadline", 10.0)
+    retry = values.get("retry_period", 2.0)
+    if not duration > deadline > retry > 0:
+        raise SettingsError(
+            "GATEWAYS_RENEW_DEADLINE",
+            f"lease duration {duration}s > renew deadline {deadline}s > retry period {retry}s"
+            " must hold (a replica stops its sources before another may take them)",
+        )
+    return values
+
+
+def _seconds(variable: str, value: str) -> float:
+    try:
+        return parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise SettingsError(variable, str(exc)) from None
 
 
 def _pod_namespace() -> str | None:

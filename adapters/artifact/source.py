@@ -215,4 +215,4 @@ async def _emitting(emit: Emit, raw: RawEvent) -> None:
     await emit(raw)  # run_coroutine_threadsafe wants a coroutine; emit is any awaitable
 
 
-KIND = SourceKind(name="artifact", config=ArtifactConfig, create=ArtifactSource)
+KIND = SourceKind(name="artifact", config=ArtifactConfig, create=ArtifactSource, exclusive=True)

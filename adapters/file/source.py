@@ -175,4 +175,4 @@ def _settle(future: asyncio.Future[str], reason: str) -> None:
         future.set_result(reason)
 
 
-KIND = SourceKind(name="file", config=FileConfig, create=FileSource)
+KIND = SourceKind(name="file", config=FileConfig, create=FileSource, exclusive=True)

@@ -129,4 +129,4 @@ class HDFSSource(SupervisedSource[HDFSConfig]):
         return undelivered, reasons[0] if reasons else ""
 
 
-KIND = SourceKind(name="hdfs", config=HDFSConfig, create=HDFSSource)
+KIND = SourceKind(name="hdfs", config=HDFSConfig, create=HDFSSource, exclusive=True)

@@ -122,4 +122,4 @@ async def _emitting(emit: Emit, raw: RawEvent) -> None:
     await emit(raw)  # run_coroutine_threadsafe wants a coroutine; emit is any awaitable
 
 
-KIND = SourceKind(name="resource", config=ResourceConfig, create=ResourceSource)
+KIND = SourceKind(name="resource", config=ResourceConfig, create=ResourceSource, exclusive=True)

@@ -160,5 +160,9 @@ def state_store_for(settings: Any) -> StateStore:
 
 
 KIND = SourceKind(
-    name="calendar", config=CalendarConfig, create=CalendarSource, served_by="calendar"
+    name="calendar",
+    config=CalendarConfig,
+    create=CalendarSource,
+    served_by="calendar",
+    exclusive=True,
 )

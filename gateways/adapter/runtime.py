@@ -40,8 +40,10 @@ class AdapterRuntime:
         self.settings = settings
         base = settings.base
         self.server: EventSourceServer | None = None
+        table = kind_table if kind_table is not None else kinds()
+        declared = table.get(settings.kind)
+        exclusive = bool(getattr(declared, "exclusive", False))  # a custom kind's: not known
         if settings.event_source_server is None:
-            table = kind_table if kind_table is not None else kinds()
             if settings.kind not in table:
                 raise SettingsError(
                     "kind",
@@ -67,6 +69,8 @@ class AdapterRuntime:
             kind_table={},
             sink=self._sink(),
             remote=self.remote,
+            exclusive=lambda kind: exclusive and kind == settings.kind,
+            role=f"{settings.kind}-adapter",
         )
         self.reconciler = self.gateway.reconciler
 

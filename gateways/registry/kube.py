@@ -115,8 +115,10 @@ class KubeRegistry:
             self.events = None
 
     def record_status(self, status: SourceStatus) -> None:
-        """Subscribe this to the reconciler's status changes to get Kubernetes Events."""
-        if self.events is not None:
+        """Subscribe this to the reconciler's status changes to get Kubernetes Events.
+
+        A source on standby runs on another replica: its owner writes its Events."""
+        if self.events is not None and status.state != "standby":
             self.events.record(status)
 
     def reference(self, gateway: str) -> Object | None:

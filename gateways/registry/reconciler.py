@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -30,6 +30,21 @@ Key = tuple[str, str]  # (gateway, source name)
 # Between tries of a source whose start failed: 1 s, doubling, at most a minute.
 REMOVED = "removed from the registry"
 START_RETRY = Backoff(timedelta(seconds=1), 2.0, 0.2, 0, timedelta(seconds=60))
+
+
+class Ownership(Protocol):
+    """Which exclusive sources this replica runs (``gateways.replicas.coordinator.Replicas``)."""
+
+    identity: str
+    start_source: Callable[[Key], Awaitable[None]] | None
+    stop_source: Callable[[Key, str], Awaitable[None]] | None
+    on_holders: Callable[[], None]
+
+    def want(self, keys: Iterable[Key]) -> None: ...
+
+    def owns(self, key: Key) -> bool: ...
+
+    def holder(self, key: Key) -> str: ...
 
 
 class RemoteRouting(Protocol):
@@ -59,6 +74,7 @@ class Reconciler:
         parse: Callable[[Entry], Any] | None = None,
         start_retry: Backoff = START_RETRY,
         remote: RemoteRouting | None = None,
+        exclusive: Callable[[str], bool] | None = None,
     ) -> None:
         self.context = context
         self.sink = sink
@@ -71,6 +87,11 @@ class Reconciler:
         self.start_retry = start_retry
         # Sources whose gateway names an event-source server (None: this process runs none).
         self.remote = remote
+        # Kinds with one active consumer per source; with replicas, only the owner runs one.
+        self.exclusive = exclusive or (lambda kind: _declared_exclusive(kinds, kind))
+        self.replicas: Ownership | None = None
+        self._wanted: dict[Key, Entry] = {}
+        self._refused: dict[str, str] = {}
         self.running: dict[Key, _Running] = {}
         self.statuses: dict[Key, SourceStatus] = {}
         self.registry_problems: list[str] = []
@@ -80,6 +101,51 @@ class Reconciler:
         self._retries: dict[Key, tuple[Entry, asyncio.Task[None]]] = {}
         self._lock = asyncio.Lock()
         context.on_status = self._on_source_status
+
+    def share(self, replicas: Ownership) -> None:
+        """Run exclusive sources only while ``replicas`` says this replica owns them."""
+        self.replicas = replicas
+        replicas.start_source = self._acquired
+        replicas.stop_source = self._released
+        replicas.on_holders = self._show_owners
+
+    def _standby(self, key: Key) -> bool:
+        """True for an exclusive source another replica runs (or none yet)."""
+        entry = self._wanted.get(key)
+        if self.replicas is None or entry is None or not self.exclusive(entry.kind):
+            return False
+        return not self.replicas.owns(key)
+
+    async def _acquired(self, key: Key) -> None:
+        async with self._lock:
+            entry = self._wanted.get(key)
+            if entry is None or key in self.running or key in self._retries:
+                return
+            if entry.gateway in self._refused:
+                self._set(entry, "rejected", self._refused[entry.gateway])
+                return
+            await self._start(entry)
+
+    async def _released(self, key: Key, why: str) -> None:
+        """Stop it here (another replica starts it once the lease is released)."""
+        async with self._lock:
+            if key in self._retries:
+                self._retries.pop(key)[1].cancel()
+            if key in self.running:
+                await self._stop(key, why, "standby")
+            entry = self._wanted.get(key)
+            if entry is not None:
+                self._set(entry, "standby", why)
+
+    def _show_owners(self) -> None:
+        """Standby statuses name the replica that runs each source now."""
+        replicas = self.replicas
+        for key, status in list(self.statuses.items()):
+            entry = self._wanted.get(key)
+            if replicas is None or entry is None or status.state != "standby":
+                continue
+            if self._standby(key) and status.owner != replicas.holder(key):
+                self._set(entry, "standby", status.reason)
 
     async def apply(self, gateways: list[Gateway], problems: list[str] | None = None) -> None:
         """Make the running sources match ``gateways`` (one full registry snapshot)."""
@@ -102,11 +168,17 @@ class Reconciler:
                 self._retries.pop(key)[1].cancel()
             for key in [k for k in self.statuses if k not in wanted]:
                 del self.statuses[key]
+            self._wanted, self._refused = wanted, refused
+            if self.replicas is not None:
+                self.replicas.want(k for k, e in wanted.items() if self.exclusive(e.kind))
             for name in self._gateways - {gateway.name for gateway in gateways}:
                 await self.sink.forget(name)
             self._gateways = {gateway.name for gateway in gateways}
             for key, entry in wanted.items():
                 if key in self.running or key in self._retries:
+                    continue
+                if self._standby(key):
+                    self._set(entry, "standby", "owned by another replica")
                     continue
                 if entry.gateway in refused:
                     self._set(entry, "rejected", refused[entry.gateway])
@@ -185,9 +257,10 @@ class Reconciler:
             key = (entry.gateway, entry.name)
             if key in self._retries and self._retries[key][0] == entry:
                 del self._retries[key]
-                await self._start(entry, tries)
+                if not self._standby(key):
+                    await self._start(entry, tries)
 
-    async def _stop(self, key: Key, why: str) -> None:
+    async def _stop(self, key: Key, why: str, state: State = "stopped") -> None:
         running = self.running.pop(key)
         await _quietly_stop(running.source)
         removed = getattr(running.source, "removed", None)
@@ -196,7 +269,7 @@ class Reconciler:
                 await removed()
             except Exception:
                 log.exception("%s/%s: clean-up after removal failed", key[0], running.entry.label)
-        self._set(running.entry, "stopped", why)
+        self._set(running.entry, state, why)
         log.info(
             "stopped %s/%s: %s", key[0], running.entry.label, why, extra=_fields(running.entry)
         )
@@ -216,7 +289,13 @@ class Reconciler:
         return sorted(self.statuses.values(), key=lambda s: (s.gateway, s.name))
 
     def _set(self, entry: Entry, state: State, reason: str = "", address: str = "") -> None:
-        status = SourceStatus.now(entry.gateway, entry.name, entry.kind, state, reason, address)
+        key = (entry.gateway, entry.name)
+        owner = ""
+        if self.replicas is not None and self.exclusive(entry.kind):
+            owner = self.replicas.holder(key)
+        status = SourceStatus.now(
+            entry.gateway, entry.name, entry.kind, state, reason, address, owner
+        )
         self.statuses[(entry.gateway, entry.name)] = status
         if self.on_change is not None:
             try:
@@ -241,6 +320,10 @@ class Reconciler:
 def _fields(entry: Entry) -> dict[str, str]:
     """The source's fields of a log record (JSON logs show them)."""
     return {"gateway": entry.gateway, "source": entry.name, "kind": entry.kind}
+
+
+def _declared_exclusive(kinds: Mapping[str, Kind], kind: str) -> bool:
+    return bool(getattr(kinds.get(kind), "exclusive", False))
 
 
 def parse_entry(entry: Entry) -> Any:

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-State = Literal["starting", "running", "rejected", "failed", "degraded", "stopped"]
+# standby: an exclusive source another replica owns (``owner`` names it).
+State = Literal["starting", "running", "rejected", "failed", "degraded", "stopped", "standby"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,13 +19,21 @@ class SourceStatus:
     reason: str = ""
     since: str = ""
     address: str = ""
+    owner: str = ""  # the replica that runs an exclusive source (when replicas share them)
 
     @classmethod
     def now(
-        cls, gateway: str, name: str, kind: str, state: State, reason: str = "", address: str = ""
+        cls,
+        gateway: str,
+        name: str,
+        kind: str,
+        state: State,
+        reason: str = "",
+        address: str = "",
+        owner: str = "",
     ) -> SourceStatus:
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        return cls(gateway, name, kind, state, reason, stamp, address)
+        return cls(gateway, name, kind, state, reason, stamp, address, owner)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v != ""}
