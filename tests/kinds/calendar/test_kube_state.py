@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ from functions.calendar.kube_state import (
 from functions.calendar.state import StateError
 from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object
 from gateways.source import Origin
-from tests.kit import configmap
+from tests.kit import configmap, wait_until
 from tests.kubekit import call, put_configmap
 from tests.servicekit import KubernetesService
 
@@ -143,3 +144,24 @@ async def test_compare_and_swap_refuses_a_stale_claim(
     assert racing.replies == [409]
     document = admin_api.get(path(namespace))
     assert decode(document["metadata"]["annotations"][ANNOTATION])[KEY]["holder"] == "replica-b"
+
+
+def past(moment: float) -> Callable[[], bool]:
+    return lambda: time.monotonic() > moment
+
+
+async def test_a_claim_held_longer_than_its_lease_is_renewed(
+    admin_api: KubeAPI, namespace: str, gateway_configmap: str
+) -> None:
+    """A round whose emit takes longer than the lease keeps the source to itself."""
+    short = timedelta(milliseconds=600)
+    first = ConfigMapStateStore(admin_api, namespace, holder="replica-a", lease=short)
+    second = ConfigMapStateStore(admin_api, namespace, holder="replica-b", lease=short)
+    async with first.claim(ORIGIN) as claimed:
+        assert claimed
+        for _ in range(4):  # well past the lease, renewed every third of it
+            await wait_until(past(time.monotonic() + 0.4), 5)
+            async with second.claim(ORIGIN) as also_claimed:
+                assert not also_claimed
+    async with second.claim(ORIGIN) as claimed_after_release:
+        assert claimed_after_release

@@ -211,3 +211,45 @@ async def test_stop_during_an_emit_leaves_that_tick_due(scheduler: Start, tmp_pa
         await entered.wait()
     await source.stop()
     assert json.loads((tmp_path / "calendar-state.json").read_text()) == {"cal/ticker": stamp(0)}
+
+
+class BlockingEmit(RecordingEmit):
+    """Holds each emit until ``release`` is set (a delivery in flight)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, raw: RawEvent) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await super().__call__(raw)
+
+
+async def test_stop_lets_the_round_in_flight_deliver_and_save_its_tick(
+    scheduler: Start, tmp_path: Path
+) -> None:
+    """On handover the next owner reads the state: a stop mid-emit must not lose the save."""
+    clock, emit = FakeClock(T0), BlockingEmit()
+    source = await scheduler(calendar(interval="10s"), clock, emit)
+    await clock.advance(10, settle=False)
+    await asyncio.wait_for(emit.entered.wait(), 5)
+    stopping = asyncio.create_task(source.stop())
+    for _ in range(20):  # let stop run as far as it goes
+        await asyncio.sleep(0)
+    assert not stopping.done()  # waiting for the round
+    emit.release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert emit.ids == [stamp(10)]
+    store = FileStateStore(tmp_path / "calendar-state.json")
+    assert await store.load(ORIGIN) == at(10)
+
+
+async def test_stop_cancels_a_round_stuck_beyond_the_grace(scheduler: Start) -> None:
+    clock, emit = FakeClock(T0), BlockingEmit()
+    source = await scheduler(calendar(interval="10s"), clock, emit, stop_grace=0.1)
+    await clock.advance(10, settle=False)
+    await asyncio.wait_for(emit.entered.wait(), 5)
+    await asyncio.wait_for(source.stop(), 5)
+    assert emit.ids == []
