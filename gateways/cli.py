@@ -152,13 +152,20 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
-    rows = [("GATEWAY", "SOURCE", "KIND", "STATE", "DETAIL")]
+    # OWNER only when replicas share the sources: the replica that runs each exclusive one.
+    owners = any(source.get("owner") for source in document["sources"])
+    rows = [("GATEWAY", "SOURCE", "KIND", "STATE", *(("OWNER",) if owners else ()), "DETAIL")]
     for source in document["sources"]:
         detail = source.get("reason") or source.get("address", "")
-        rows.append((source["gateway"], source["name"], source["kind"], source["state"], detail))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        owner = (source.get("owner", ""),) if owners else ()
+        rows.append(
+            (source["gateway"], source["name"], source["kind"], source["state"], *owner, detail)
+        )
+    columns = len(rows[0]) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(columns)]
     for row in rows:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+        cells = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:columns]))
+        print(cells + "  " + row[columns])
     for problem in document.get("registryProblems", []):
         print(f"registry: {problem}")
     failing = [s for s in document["sources"] if s["state"] in ("rejected", "failed")]

@@ -4,6 +4,8 @@ shares rebalance; one is SIGKILLed and its sources are taken over once its lease
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -104,3 +106,17 @@ async def _standby_names_the_owner(replicas: list[Replica], found: dict[str, set
         return True
 
     await wait_until_async(shown, timeout=10, interval=0.2)
+    replica = replicas[0]
+    address = f"http://127.0.0.1:{replica.admin_port}"
+    printed = subprocess.run(
+        [sys.executable, "-m", "gateways", "status", "--admin", address],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.splitlines()
+    assert printed[0].split()[:5] == ["GATEWAY", "SOURCE", "KIND", "STATE", "OWNER"]
+    rows = {line.split()[1]: line.split()[3:5] for line in printed[1:]}
+    for name, owned_by in owner.items():
+        state = "running" if owned_by == replica.name else "standby"
+        assert rows[name] == [state, owned_by], name
