@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from gateways.registry.kubeapi import KubeAPI, KubeAPIError, load_api_client
 from gateways.replicas.hashing import preferred
@@ -34,6 +35,7 @@ from gateways.replicas.leases import (
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (gateway, source name)
+T = TypeVar("T")
 Start = Callable[[Key], Awaitable[None]]
 Stop = Callable[[Key, str], Awaitable[None]]
 
@@ -101,7 +103,8 @@ class Replicas:
     async def _run(self) -> None:
         try:
             if self.api is None:
-                self.api = KubeAPI(await asyncio.to_thread(load_api_client))
+                client = await asyncio.to_thread(load_api_client)
+                self.api = KubeAPI(client, request_timeout=self.timings.renew_deadline)
             self._store = LeaseStore(self.api, self.namespace, self.timings.lease_duration)
         except Exception as exc:  # the exclusive sources stay on standby
             log.error("replica %s: no access to Leases: %s", self.identity, exc)
@@ -124,7 +127,7 @@ class Replicas:
             return
         with contextlib.suppress(Exception):
             if self._member is not None:
-                await asyncio.to_thread(self._store.hold, self._member, "")
+                await self._call(self._store.hold, self._member, "")
         for key in list(self._owned):
             await self._give_up(key, "shutting down", release=True)
 
@@ -146,8 +149,8 @@ class Replicas:
         assert store is not None
         try:
             await self._renew_member(store)
-            members = await asyncio.to_thread(store.list, "member", self.group)
-            sources = await asyncio.to_thread(store.list, "source")
+            members = await self._call(store.list, "member", self.group)
+            sources = await self._call(store.list, "source")
         except Exception as exc:
             log.warning("replica %s: leases not reachable: %s", self.identity, exc)
             await self._past_deadline()
@@ -184,7 +187,7 @@ class Replicas:
                 await self._give_up(key, f"handed over to replica {wanted_by}", release=True)
             else:
                 with contextlib.suppress(Exception):
-                    await asyncio.to_thread(store.hold, lease, self.identity)
+                    await self._call(store.hold, lease, self.identity)
                     self._owned[key] = time.monotonic()
             return
         if wanted_by != self.identity:
@@ -196,9 +199,9 @@ class Replicas:
                 labels = {ROLE_LABEL: "source"}
                 annotations = {SOURCE_ANNOTATION: source_key(key)}
                 name = source_lease_name(source_key(key))
-                await asyncio.to_thread(store.create, name, self.identity, labels, annotations)
+                await self._call(store.create, name, self.identity, labels, annotations)
             else:
-                await asyncio.to_thread(store.hold, lease, self.identity)
+                await self._call(store.hold, lease, self.identity)
         except KubeAPIError as exc:
             if exc.status != 409:
                 log.warning("replica %s: %s/%s not acquired: %s", self.identity, *key, exc)
@@ -212,14 +215,14 @@ class Replicas:
     async def _renew_member(self, store: LeaseStore) -> None:
         if self._member is not None:
             try:
-                self._member = await asyncio.to_thread(store.hold, self._member, self.identity)
+                self._member = await self._call(store.hold, self._member, self.identity)
                 return
             except KubeAPIError as exc:
                 if exc.status not in (404, 409):
                     raise
         name = member_lease_name(self.group, self.identity)
         try:
-            self._member = await asyncio.to_thread(
+            self._member = await self._call(
                 store.create,
                 name,
                 self.identity,
@@ -229,8 +232,8 @@ class Replicas:
         except KubeAPIError as exc:
             if exc.status != 409:
                 raise
-            current = await asyncio.to_thread(store.api.get, f"{store.path}/{name}")
-            self._member = await asyncio.to_thread(store.hold, Lease.of(current), self.identity)
+            current = await self._call(store.api.get, f"{store.path}/{name}")
+            self._member = await self._call(store.hold, Lease.of(current), self.identity)
 
     async def _past_deadline(self) -> None:
         """Sources whose lease could not be renewed within the renew deadline stop."""
@@ -248,15 +251,22 @@ class Replicas:
             store = self._store
             with contextlib.suppress(Exception):
                 name = f"{store.path}/{source_lease_name(source_key(key))}"
-                lease = Lease.of(await asyncio.to_thread(store.api.get, name))
+                lease = Lease.of(await self._call(store.api.get, name))
                 if lease.holder == self.identity:
                     await self._release(store, lease)
 
     async def _release(self, store: LeaseStore, lease: Lease) -> None:
         try:
-            await asyncio.to_thread(store.hold, lease, "")
+            await self._call(store.hold, lease, "")
         except Exception as exc:  # it expires instead
             log.warning("replica %s: lease %s not released: %s", self.identity, lease.name, exc)
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """A blocking Lease call on a worker thread, given up in time for a hung request not
+        to keep this replica from stopping its sources by the renew deadline."""
+        timings = self.timings
+        limit = timings.renew_deadline - timings.retry_period  # a round ends within the deadline
+        return await asyncio.wait_for(asyncio.to_thread(function, *args), limit)
 
 
 def _key(text: str) -> Key:

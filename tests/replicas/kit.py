@@ -11,6 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.kit import free_port
 from tests.servicekit import KubernetesService
 
@@ -22,7 +24,13 @@ class Replica:
     """``python -m adapters.file`` with its own identity and admin port."""
 
     def __init__(
-        self, name: str, kube: KubernetesService, namespace: str, gateway: str, folder: Path
+        self,
+        name: str,
+        kube: KubernetesService,
+        namespace: str,
+        gateway: str,
+        folder: Path,
+        kubeconfig: str | None = None,
     ) -> None:
         self.name = name
         self.admin_port = free_port()
@@ -34,7 +42,7 @@ class Replica:
         }
         self.env = {
             **inherited,
-            "KUBECONFIG": kube.kubeconfig,
+            "KUBECONFIG": kubeconfig or kube.kubeconfig,
             "NAMESPACE": namespace,
             "GATEWAYS_CONFIGMAPS": gateway,
             "GATEWAYS_ADMIN_PORT": str(self.admin_port),
@@ -97,3 +105,12 @@ async def shares(replicas: list[Replica]) -> dict[str, set[str]]:
     live = [r for r in replicas if r.alive]
     answers = await asyncio.gather(*(asyncio.to_thread(r.running) for r in live))
     return {replica.name: answer for replica, answer in zip(live, answers, strict=True)}
+
+
+def kubeconfig_through(kube: KubernetesService, server: str, path: Path) -> str:
+    """The admin kubeconfig with its API server address replaced (by a proxy's, say)."""
+    document = yaml.safe_load(Path(kube.kubeconfig).read_text())
+    for cluster in document["clusters"]:
+        cluster["cluster"]["server"] = server
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
