@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,7 @@ async def test_sources_spread_over_three_replicas_and_move_when_one_leaves(
         for share in found.values():
             assert 5 <= len(share) <= 15
         await _standby_names_the_owner(replicas, found)
+        await _each_source_delivers_once(inbox, watcher, 1)
 
         leaving, kept = replicas[2], dict(found)
         await leaving.terminate()
@@ -82,9 +84,20 @@ async def test_sources_spread_over_three_replicas_and_move_when_one_leaves(
         print(f"after a SIGKILL: taken over in {took:.1f}s (lease duration {LEASE_DURATION}s)")
         for replica in replicas[1:]:
             assert kept[replica.name] <= found[replica.name]
+        await _each_source_delivers_once(inbox, watcher, 2)  # after every handover, still once
     finally:
         for replica in replicas:
             await replica.terminate()
+
+
+async def _each_source_delivers_once(inbox: Path, watcher: RecordingWatcher, round: int) -> None:
+    """A file for each source: each delivers its CREATE, and no source runs twice."""
+    for name in SOURCES:
+        (inbox / f"{name}.json").unlink(missing_ok=True)
+        (inbox / f"{name}.json").write_text(str(round))
+    await watcher.wait_for(round * len(SOURCES), timeout=30)
+    delivered = Counter(event.source.rsplit("/", 1)[1] for event in watcher.events)
+    assert delivered == dict.fromkeys(SOURCES, round)
 
 
 def expected(found: dict[str, set[str]]) -> dict[str, set[str]]:
