@@ -121,6 +121,8 @@ class Reconciler:
             entry = self._wanted.get(key)
             if entry is None or key in self.running or key in self._retries:
                 return
+            if self._standby(key):  # lost again while waiting for the lock
+                return
             if entry.gateway in self._refused:
                 self._set(entry, "rejected", self._refused[entry.gateway])
                 return

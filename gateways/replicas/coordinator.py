@@ -81,6 +81,7 @@ class Replicas:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._starting: set[asyncio.Future[None]] = set()
 
     # What the reconciler asks.
     def want(self, keys: Iterable[Key]) -> None:
@@ -123,6 +124,8 @@ class Replicas:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._task = None
+        if self._starting:
+            await asyncio.wait(set(self._starting))
         if self._store is None:
             return
         with contextlib.suppress(Exception):
@@ -202,15 +205,18 @@ class Replicas:
                 await self._call(store.create, name, self.identity, labels, annotations)
             else:
                 await self._call(store.hold, lease, self.identity)
-        except KubeAPIError as exc:
-            if exc.status != 409:
+        except Exception as exc:
+            if not (isinstance(exc, KubeAPIError) and exc.status == 409):
                 log.warning("replica %s: %s/%s not acquired: %s", self.identity, *key, exc)
-            return  # another replica was quicker: the next round sees who
+            return  # another replica was quicker (409): the next round sees who
         self._owned[key] = time.monotonic()
         self._holders[key] = self.identity
         log.info("replica %s now owns %s/%s", self.identity, *key)
         if self.start_source is not None:
-            await self.start_source(key)
+            # Not awaited here: a slow start must not delay renewing the other leases.
+            task = asyncio.ensure_future(self.start_source(key))
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
 
     async def _renew_member(self, store: LeaseStore) -> None:
         if self._member is not None:
