@@ -63,7 +63,11 @@ class Replica:
             env=self.environment,
             stdout=subprocess.DEVNULL,
         )
-        await wait_until_async(self._answers, timeout=30)
+        try:
+            await wait_until_async(self._answers, timeout=30)
+        except BaseException:
+            await self.stop()  # no process outlives a failed test
+            raise
         return self
 
     def kill(self) -> float:
