@@ -292,17 +292,8 @@ STREAMS = {
 # holding more messages than GATEWAYS_MAX_IN_FLIGHT can hang in its start (paho's thread blocks
 # on the full pool before the SUBACK is read; nothing drains until the start returns). With
 # room for the backlog (GATEWAYS_MAX_IN_FLIGHT=4096) this case passes every time.
-MQTT_RESTART_BACKLOG = pytest.mark.xfail(
-    reason="MQTT adapter start can hang on a session backlog larger than the in-flight limit",
-    strict=False,
-)
-
-
 def _case(kind: str, mark: str) -> Any:
-    marks = [getattr(pytest.mark, mark)]
-    if kind == "mqtt":
-        marks.append(MQTT_RESTART_BACKLOG)
-    return pytest.param(kind, marks=marks, id=kind)
+    return pytest.param(kind, marks=[getattr(pytest.mark, mark)], id=kind)
 
 
 @pytest.mark.parametrize("kind", [_case(kind, mark) for kind, (_, mark) in STREAMS.items()])

@@ -90,22 +90,29 @@ class Connection:
             session_present = await self._handshake(self._connack, "CONNACK")
             # A kept session resends unacked messages right away, before any SUBACK.
             self.connected = generation
+            if session_present:
+                # The kept session's backlog arrives before any SUBACK, and paho reads on only
+                # as deliveries make room; deliveries flow once the source reports itself up.
+                # So it is up now, and the SUBACK (a refusal too) is awaited after that.
+                connected()
             if not (session_present and self._subscribed):
                 client.subscribe(**subscription(config))
-                await self._handshake(self._suback, "SUBACK")
+                timeout = None if session_present else HANDSHAKE_TIMEOUT
+                await self._handshake(self._suback, "SUBACK", timeout)
                 self._subscribed = True
-            connected()
+            if not session_present:
+                connected()
             return await self._lost
         finally:
             self.connected = None
             client.disconnect()
             await asyncio.to_thread(client.loop_stop)
 
-    async def _handshake(self, answer: asyncio.Future[Any], packet: str) -> Any:
+    async def _handshake(
+        self, answer: asyncio.Future[Any], packet: str, timeout: float | None = HANDSHAKE_TIMEOUT
+    ) -> Any:
         waiters = {answer, self._lost}
-        done, _ = await asyncio.wait(
-            waiters, timeout=HANDSHAKE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if answer in done:
             return answer.result()  # raises the refusal it was settled with
         if self._lost in done:
