@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -103,3 +104,21 @@ class Replica:
         except (aiohttp.ClientError, OSError, ValueError):
             return False
         return bool(page.get("sources"))
+
+
+def replica_maker(
+    kind: str,
+    kube: KubernetesService,
+    namespace: str,
+    configmaps: str,
+    watchers: list[RecordingWatcher],
+    state_dir: Path,
+) -> Callable[[int, int], Replica]:
+    """``make(index, generation)``: replica ``index`` (with its own watcher), started for the
+    ``generation``-th time."""
+
+    def make(index: int, generation: int) -> Replica:
+        name = f"replica-{index}-{generation}"
+        return Replica(kind, kube, namespace, configmaps, watchers[index], state_dir, name)
+
+    return make

@@ -17,7 +17,7 @@ import pytest
 
 from functions.calendar.state import parse_instant
 from tests.conftest import MakeWatcher
-from tests.handover.replicas import Replica
+from tests.handover.replicas import Replica, replica_maker
 from tests.kit import configmap, unique, wait_until
 from tests.kubekit import put_configmap
 from tests.servicekit import KubernetesService
@@ -54,16 +54,7 @@ async def test_three_replicas_owner_killed_twice(
     await put_configmap(kubernetes_service, namespace, configmap(gateway, "calendar", sources, []))
     watchers = [await make_watcher() for _ in range(3)]
 
-    def replica(index: int, generation: int) -> Replica:
-        return Replica(
-            "calendar",
-            kubernetes_service,
-            namespace,
-            gateway,
-            watchers[index],
-            tmp_path,
-            f"replica-{index}-{generation}",
-        )
+    replica = replica_maker("calendar", kubernetes_service, namespace, gateway, watchers, tmp_path)
 
     replicas = [replica(i, 0) for i in range(3)]
     try:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MakeWatcher
-from tests.handover.replicas import Replica
+from tests.handover.replicas import Replica, replica_maker
 from tests.kit import configmap, unique, wait_until, wait_until_async
 from tests.kubekit import call, put_configmap
 from tests.servicekit import KubernetesService
@@ -74,12 +74,8 @@ def as_change(event_id: str) -> str:
     return f"{uid}/*/delete" if action == "delete" else event_id
 
 
-async def test_changes_while_the_owner_is_killed_are_delivered(
-    kubernetes_service: KubernetesService,
-    namespace: str,
-    make_watcher: MakeWatcher,
-    tmp_path: Path,
-) -> None:
+async def watched_gateway(kubernetes_service: KubernetesService, namespace: str) -> str:
+    """A resource gateway watching the ConfigMaps labelled ``app=watched`` in ``namespace``."""
     gateway = unique("resource-")
     source = {
         "namespace": namespace,
@@ -90,6 +86,16 @@ async def test_changes_while_the_owner_is_killed_are_delivered(
     await put_configmap(
         kubernetes_service, namespace, configmap(gateway, "resource", {"watched": source}, [])
     )
+    return gateway
+
+
+async def test_changes_while_the_owner_is_killed_are_delivered(
+    kubernetes_service: KubernetesService,
+    namespace: str,
+    make_watcher: MakeWatcher,
+    tmp_path: Path,
+) -> None:
+    gateway = await watched_gateway(kubernetes_service, namespace)
     objects = Objects(kubernetes_service, namespace)
     first_watcher, second_watcher = await make_watcher(), await make_watcher()
 
@@ -181,31 +187,12 @@ async def test_three_replicas_owner_killed_twice(
 ) -> None:
     """Three replicas, one owner (a Lease per source); the owner is SIGKILLed twice while
     objects change. Every change is delivered; a repeat only of what the killed owner
-    delivered in its last second. Needs the replicas' ownership (gateways.replicas)."""
-    pytest.importorskip("gateways.replicas", reason="source ownership across replicas")
-    gateway = unique("resource-")
-    source = {
-        "namespace": namespace,
-        "version": "v1",
-        "kind": "ConfigMap",
-        "labelSelector": "app=watched",
-    }
-    await put_configmap(
-        kubernetes_service, namespace, configmap(gateway, "resource", {"watched": source}, [])
-    )
+    delivered in its last second."""
+    gateway = await watched_gateway(kubernetes_service, namespace)
     objects = Objects(kubernetes_service, namespace)
     watchers = [await make_watcher() for _ in range(3)]
 
-    def replica(index: int, generation: int) -> Replica:
-        return Replica(
-            "resource",
-            kubernetes_service,
-            namespace,
-            gateway,
-            watchers[index],
-            tmp_path,
-            f"replica-{index}-{generation}",
-        )
+    replica = replica_maker("resource", kubernetes_service, namespace, gateway, watchers, tmp_path)
 
     def delivered() -> set[str]:
         return {as_change(i) for w in watchers for i in ids(w)}

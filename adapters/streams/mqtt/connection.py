@@ -97,8 +97,8 @@ class Connection:
                 connected()
             if not (session_present and self._subscribed):
                 client.subscribe(**subscription(config))
-                timeout = None if session_present else HANDSHAKE_TIMEOUT
-                await self._handshake(self._suback, "SUBACK", timeout)
+                within = None if session_present else HANDSHAKE_TIMEOUT
+                await self._handshake(self._suback, "SUBACK", within)
                 self._subscribed = True
             if not session_present:
                 connected()
@@ -109,10 +109,12 @@ class Connection:
             await asyncio.to_thread(client.loop_stop)
 
     async def _handshake(
-        self, answer: asyncio.Future[Any], packet: str, timeout: float | None = HANDSHAKE_TIMEOUT
+        self, answer: asyncio.Future[Any], packet: str, within: float | None = HANDSHAKE_TIMEOUT
     ) -> Any:
+        """``answer``'s result once settled; ConnectionError when the connection is lost first,
+        or nothing came ``within`` seconds (None: wait as long as the connection lasts)."""
         waiters = {answer, self._lost}
-        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
         if answer in done:
             return answer.result()  # raises the refusal it was settled with
         if self._lost in done:
