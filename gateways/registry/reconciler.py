@@ -200,7 +200,8 @@ class Reconciler:
 
     async def _start(self, entry: Entry, tries: int = 0) -> None:
         key = (entry.gateway, entry.name)
-        remote = self.remote.kind_for(entry) if self.remote is not None else None
+        routing = self.remote
+        remote = routing.kind_for(entry) if routing is not None else None
         kind = remote or self.kinds.get(entry.kind)
         reason = ""
         if remote is None and entry.server is not None:
@@ -217,7 +218,7 @@ class Reconciler:
         if kind is None or reason:
             self._set(entry, "rejected", reason)
             return
-        parse = self.remote.parse if remote is not None and self.remote else self.parse
+        parse = routing.parse if routing is not None and remote is not None else self.parse
         try:
             config = parse(entry)
         except ConfigError as exc:
