@@ -32,7 +32,11 @@ class Topic:
         self.group = f"{self.name}-group"
         self.partitions = partitions
         admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-        admin.create_topics([NewTopic(self.name, partitions, 1)])
+        # Records carry STAMP (in the past) as their time, and the broker deletes a segment whose
+        # newest record is older than its retention: without this, the broker's periodic
+        # retention check could drop a test's records while it runs.
+        keep = {"retention.ms": "-1"}
+        admin.create_topics([NewTopic(self.name, partitions, 1, topic_configs=keep)])
         admin.close()
 
     def produce(self, numbers: range, **fields: Any) -> None:
