@@ -39,6 +39,7 @@ class Settings:
     max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
     log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
     log_format: str = "text"  # GATEWAYS_LOG_FORMAT: text, or json (one object per line)
+    event_loop: str = "auto"  # GATEWAYS_EVENT_LOOP: uvloop where installed (auto), or asyncio
     admin_port: int = 7070  # GATEWAYS_ADMIN_PORT: /status, /healthz, /readyz, /metrics
     # The largest request the dispatcher takes, and adapters send it (the same on both).
     max_request_bytes: int = 10 << 20  # GATEWAYS_MAX_REQUEST_BYTES
@@ -89,6 +90,7 @@ class Settings:
                 )
             values["log_level"] = level
         values["log_format"] = log_format(env)
+        values["event_loop"] = event_loop(env)
         values.update(_replica_settings(env, bool(values["configmaps"])))
         return cls(**values)
 
@@ -102,6 +104,14 @@ def log_format(env: Mapping[str, str]) -> str:
     value = env.get("GATEWAYS_LOG_FORMAT", "").strip().lower() or "text"
     if value not in ("text", "json"):
         raise SettingsError("GATEWAYS_LOG_FORMAT", f"{value!r} is not text or json")
+    return value
+
+
+def event_loop(env: Mapping[str, str]) -> str:
+    """``GATEWAYS_EVENT_LOOP``: ``uvloop`` (the default where it is installed) or ``asyncio``."""
+    value = env.get("GATEWAYS_EVENT_LOOP", "").strip().lower() or "auto"
+    if value not in ("auto", "uvloop", "asyncio"):
+        raise SettingsError("GATEWAYS_EVENT_LOOP", f"{value!r} is not uvloop or asyncio")
     return value
 
 

@@ -86,6 +86,7 @@ class Deliverer:
         # The labelled metrics, looked up once rather than per event.
         self._in_flight = {w.url: IN_FLIGHT.labels(self._safe_urls[w.url]) for w in watchers}
         self._latencies: dict[tuple[str, str], Any] = {}
+        self._counters: dict[tuple[str, str], Any] = {}  # labelled DELIVERIES, per (url, outcome)
         self.spec = spec or DeliverySpec()
         self.max_in_flight = max_in_flight
         self._keepalive_timeout = keepalive_timeout
@@ -112,7 +113,12 @@ class Deliverer:
         return DeliveryReport(event.id, tuple(outcomes))
 
     def _count(self, outcome: str, url: str) -> None:
-        DELIVERIES.labels(self._safe_urls.get(url) or _sanitized(url), outcome).inc()
+        key = (url, outcome)
+        counter = self._counters.get(key)
+        if counter is None:
+            safe_url = self._safe_urls.get(url) or _sanitized(url)
+            counter = self._counters[key] = DELIVERIES.labels(safe_url, outcome)
+        counter.inc()
 
     async def close(self) -> None:
         self._closed = True
@@ -225,10 +231,11 @@ class Deliverer:
                 skip_auto_headers=skip,
             ) as response:
                 kept = await _drain(response)
-                retry_after = retry_after_seconds(
-                    response.status, response.headers.get("Retry-After")
-                )
-                return _Attempt(response.status, kept, None, retry_after)
+                status = response.status
+                if 200 <= status < 300:
+                    return _Attempt(status, kept)
+                retry_after = retry_after_seconds(status, response.headers.get("Retry-After"))
+                return _Attempt(status, kept, None, retry_after)
         except TimeoutError:
             return _Attempt(error=f"timed out after {timeout.total:g}s")
         except aiohttp.ClientError as exc:
@@ -270,6 +277,8 @@ def _outcome_name(outcome: WatcherOutcome) -> str:
 
 async def _drain(response: aiohttp.ClientResponse) -> bytes:
     """The first ERROR_DATA_MAX bytes of the body; the rest is read and dropped."""
+    if response.content_length is not None and response.content_length <= _DRAIN_LIMIT:
+        return (await response.read())[:ERROR_DATA_MAX]  # the usual, short answer: one read
     kept = b""
     total = 0
     async for chunk in response.content.iter_chunked(64 * 1024):

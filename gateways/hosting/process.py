@@ -14,11 +14,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from gateways import logs, settings, tracing
-from gateways.errors import GatewayError
+from gateways.errors import GatewayError, SettingsError
 from gateways.hosting.gc import tune_for_serving
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ def run_process(
         configure_logging(log_level, log_format)
         # Spans only when the OpenTelemetry environment names an exporter.
         tracing.configure_from_env(os.environ, name)
-        asyncio.run(serve(build, started))
+        run = event_loop_runner(settings.event_loop(os.environ))
+        run(serve(build, started))
     except (GatewayError, OSError) as exc:  # bad settings, or a port already taken
         _report(f"{name}: {exc}")
         return 2
@@ -55,6 +56,21 @@ def run_process(
     finally:
         tracing.disable()  # exports the spans still held
     return 0
+
+
+def event_loop_runner(choice: str) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """``asyncio.run`` on uvloop (libuv: cheaper I/O and scheduling; docs/benchmarks.md has the
+    figures) or on the standard loop. ``auto`` takes uvloop when it is installed (a dependency
+    wherever uvloop is built)."""
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise SettingsError("GATEWAYS_EVENT_LOOP", "uvloop is not installed") from None
+        else:
+            return uvloop.run
+    return asyncio.run
 
 
 def _report(problem: str) -> None:
