@@ -34,14 +34,22 @@ def free_port() -> int:
         return port
 
 
-def start(args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        list(args),
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
+def start(
+    args: Sequence[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A child process in the repository root; its output goes to ``log`` (appended) or nowhere."""
+    output = log.open("ab") if log is not None else None
+    try:
+        return subprocess.Popen(
+            list(args),
+            env={**os.environ, **(env or {})},
+            stdout=output or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+    finally:
+        if output is not None:
+            output.close()
 
 
 def start_watcher(port: int) -> subprocess.Popen[bytes]:
@@ -87,7 +95,13 @@ async def load(
 
 
 def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """Terminate each process, then wait for it; one still running after 10 s is killed."""
     for process in processes:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
     for process in processes:
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
