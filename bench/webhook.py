@@ -152,8 +152,7 @@ def hello(bench: Bench) -> Iterator[tuple[str, list[int]]]:
     script = Path(sys.executable).parent / "functions-framework"
     if not script.exists():
         raise Unavailable(f"{script} is not there (pip install functions-framework)")
-    command = [str(script), "--target", "hello"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command = [str(script), "--target", "hello", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
         command, cwd=source, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
