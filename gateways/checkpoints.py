@@ -2,13 +2,15 @@
 or (in a cluster, where replicas hand sources over) an annotation on the gateway's ConfigMap.
 
 A kind keeps its own checkpoint type (what it needs to resume: a resourceVersion, a time) with
-``to_json`` and a reader; this file holds them. Writes replace the file atomically; several
+``to_json`` and a reader; this file holds them, and :func:`checkpoint_store` picks where a
+process keeps them. Writes replace the file atomically; several
 sources of one process share it through one lock. An unreadable file or entry is logged and
 the source starts afresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -17,10 +19,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from gateways.errors import GatewayError
-from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object
+from gateways.kinds import SourceContext
+from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object, load_api_client
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +129,14 @@ class ConfigMapCheckpoints(Generic[T]):
         self._writing = threading.Lock()  # one write at a time, in save order
 
     def load(self, key: str) -> T | None:
+        """The checkpoint of ``key`` (None: none, or unreadable). Raises when the API server
+        is out of reach for now: a source that started afresh instead would skip what
+        happened while no replica ran it, so it fails its start and is started again."""
         try:
             data = self._entries(self._get(_configmap_of(key))).get(key)
         except KubeAPIError as exc:
+            if exc.retryable:
+                raise
             log.warning("%s: cannot read %s (%s); starting afresh", self.annotation, key, exc)
             return None
         if not isinstance(data, dict):
@@ -210,6 +218,35 @@ class ConfigMapCheckpoints(Generic[T]):
 
     def _path(self, name: str) -> str:
         return f"/api/v1/namespaces/{self.namespace}/configmaps/{name}"
+
+
+async def checkpoint_store(
+    context: SourceContext, annotation: str, file_name: str, read: Callable[[Any], T]
+) -> CheckpointStore[T]:
+    """A kind's checkpoint store, one a process: the gateway ConfigMaps' ``annotation`` when
+    the registry is ConfigMaps (replicas hand sources over there), else
+    ``<state dir>/<file_name>``."""
+    store = context.resources.get(annotation)
+    if store is None:
+        settings = context.settings
+        if getattr(settings, "configmaps", ()):
+            api = await shared_kube_api(context)
+            store = ConfigMapCheckpoints(api, settings.namespace, annotation, read)
+        else:
+            store = CheckpointFile(settings.state_dir, file_name, read)
+        store = context.resources.setdefault(annotation, store)
+    return cast(CheckpointStore[T], store)
+
+
+async def shared_kube_api(context: SourceContext) -> KubeAPI:
+    """The process's one Kubernetes API client (``$KUBECONFIG`` or the pod's service account),
+    made on first use and shared by its sources (``resources["kube-api"]``)."""
+    api = context.resources.get("kube-api")
+    if api is None:
+        client = await asyncio.to_thread(load_api_client)  # KubeCredentialsError: a GatewayError
+        api = context.resources.setdefault("kube-api", KubeAPI(client))
+    assert isinstance(api, KubeAPI)
+    return api
 
 
 class CheckpointConflictError(GatewayError):

@@ -29,14 +29,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from adapters.artifact.checkpoints import Checkpoint, Checkpoints
+from adapters.artifact.checkpoints import FILE_RECENT, Checkpoint
 from adapters.artifact.config import ArtifactConfig
+from gateways.checkpoints import CheckpointStore
 from gateways.events.s3 import MINIO, event_matches, minio_sequencer, raw_event
 from gateways.source import RawEvent
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(seconds=10)
-RECENT_LIMIT = 512  # ids remembered in a checkpoint; past it, a listing may send one again
+RECENT_LIMIT = FILE_RECENT  # ids a checkpoint remembers by default
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LISTED = "s3listed"
 _MULTIPART_ETAG = re.compile(r"-\d+$")
@@ -115,13 +116,23 @@ def _within(key: str, config: ArtifactConfig) -> bool:
 
 
 class Progress:
-    """One source's checkpoint in memory: loaded once, advanced and saved after each delivery.
+    """One source's checkpoint in memory: loaded once, advanced and saved after each delivery,
+    flushed when the source stops (the next owner of the source reads it from the store).
 
-    Used from the source's session thread only; :class:`Checkpoints` locks the shared file.
+    Used from the source's session thread only (and ``flush`` once that ended); the store
+    locks what its sources share. A checkpoint keeps the newest ``recent_limit`` ids.
     """
 
-    def __init__(self, checkpoints: Checkpoints, name: str, config: ArtifactConfig) -> None:
+    def __init__(
+        self,
+        checkpoints: CheckpointStore[Checkpoint],
+        name: str,
+        config: ArtifactConfig,
+        *,
+        recent_limit: int = RECENT_LIMIT,
+    ) -> None:
         self.checkpoints, self.name, self.config = checkpoints, name, config
+        self.recent_limit = recent_limit
         self.target = target_of(config)
         checkpoint = checkpoints.load(name)
         if checkpoint is not None and checkpoint.target != self.target:
@@ -174,7 +185,7 @@ class Progress:
         kept = sorted(
             ((moment, key) for key, moment in recent.items() if moment >= since - OVERLAP),
             reverse=True,
-        )[:RECENT_LIMIT]
+        )[: self.recent_limit]
         checkpoint = Checkpoint(
             self.target, since, datetime.now(UTC), {key: moment for moment, key in kept}
         )
@@ -183,3 +194,7 @@ class Progress:
             self.checkpoints.save(self.name, checkpoint)
         except OSError as exc:  # kept in memory: a restart may deliver some again
             log.warning("artifact %s: cannot save checkpoint: %s", self.name, exc)
+
+    def flush(self) -> None:
+        """Write what the store still holds back (a debounced save): the source stops."""
+        self.checkpoints.flush(self.name)

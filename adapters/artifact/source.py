@@ -18,8 +18,11 @@ Each new listen stream is reconciled (:mod:`adapters.artifact.reconcile`) once M
 it, or :data:`RECONCILE_AFTER` after the request went out: the bucket is listed and the objects
 created since the checkpoint are delivered first; a notification of an object delivered that
 way is then skipped. Every delivery moves the checkpoint on
-(``<state dir>/artifact-checkpoints.json``), so what a killed adapter had not delivered, or
-MinIO had not sent yet, is found by the next start's listing.
+(:mod:`adapters.artifact.checkpoints`: ``<state dir>/artifact-checkpoints.json``, or the gateway
+ConfigMap's annotation when the registry is ConfigMaps), so what a killed adapter had not
+delivered, or MinIO had not sent yet, is found by the next start's listing, on whichever
+replica owns the source next. A stopping source writes its last checkpoint before it returns
+(and so before its lease is released).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from collections.abc import Callable
 from minio import Minio
 
 from adapters.artifact import reconcile
-from adapters.artifact.checkpoints import Checkpoints
+from adapters.artifact.checkpoints import checkpoint_store
 from adapters.artifact.client import (
     ConnectionPool,
     ListenStream,
@@ -94,13 +97,10 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
         self._pool = http_pool(self.config)
         self._client = build_client(self.config, self._pool)  # a missing secret fails here
         if reconcile.wanted(self.config):
-            state_dir = self.context.settings.state_dir
-            checkpoints = self.context.resource(
-                "artifact-checkpoints", lambda: Checkpoints(state_dir)
-            )
+            checkpoints, recent = await checkpoint_store(self.context)
             name = f"{self.origin.gateway}/{self.origin.source}"
             self._progress = await asyncio.to_thread(
-                reconcile.Progress, checkpoints, name, self.config
+                reconcile.Progress, checkpoints, name, self.config, recent_limit=recent
             )
 
     async def wind_down(self, supervisor: Supervisor) -> None:
@@ -111,6 +111,8 @@ class ArtifactSource(SupervisedSource[ArtifactConfig]):
             stream.close()
         if self._pool is not None:
             self._pool.clear()
+        if self._progress is not None:  # the next owner goes on from here
+            await asyncio.to_thread(self._progress.flush)
 
     async def session(self, connected: Callable[[], None]) -> str | None:
         """Read the stream on a thread until it ends (returns) or fails (raises)."""

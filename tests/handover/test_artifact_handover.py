@@ -1,0 +1,168 @@
+"""The artifact kind across a SIGKILL of its owner, with two replicas against the real API
+server and a MinIO of the test's own (the service's build, which flushes each notification).
+
+The registry is a ConfigMap, so the listing checkpoint lives on the gateway ConfigMap's
+annotation ``gateways.dev/artifact-checkpoints`` (no replica writes a checkpoint file). The
+owner is SIGKILLed while it delivers a window of uploads; more are uploaded while no replica
+runs the source; the other replica takes it over once its Lease expires and lists the bucket
+from that checkpoint. Every upload is delivered; the objects the checkpoint covers are not
+delivered again (a replica that started afresh would deliver nothing it lists, and one that
+ignored ``recent`` would send the last ones again); a repeat only of what the killed owner
+delivered in the last debounce (1 s) before the kill, with the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateways.replicas.hashing import preferred
+from tests.conftest import MakeWatcher
+from tests.handover.replicas import Replica
+from tests.kinds.artifact.conftest import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, source_fields
+from tests.kinds.artifact.kit import accepted, by_key, new_bucket, put_all, window
+from tests.kit import configmap, unique, wait_until, wait_until_async
+from tests.kubekit import call, put_configmap
+from tests.servicekit import KubernetesService, MinioService
+
+pytestmark = [pytest.mark.kubernetes, pytest.mark.minio, pytest.mark.timeout(120)]
+ANNOTATION = "gateways.dev/artifact-checkpoints"
+SOURCE = "uploads"
+DEBOUNCE = 1.0  # ConfigMapCheckpoints' default
+DELAY = 0.3  # the owner's watcher, slowed down so that the kill lands mid-window
+# Short leases: the takeover takes seconds (the uploads "while down" take well under one).
+TIMINGS = {
+    "GATEWAYS_LEASE_DURATION": "5s",
+    "GATEWAYS_RENEW_DEADLINE": "3s",
+    "GATEWAYS_RETRY_PERIOD": "500ms",
+}
+
+
+async def stored(kube: KubernetesService, namespace: str, gateway: str) -> dict[str, Any]:
+    """The gateway ConfigMap's artifact checkpoints (empty before the first write)."""
+    document = await call(kube, "GET", f"/api/v1/namespaces/{namespace}/configmaps/{gateway}")
+    text = (document["metadata"].get("annotations") or {}).get(ANNOTATION)
+    return dict(json.loads(text)) if text else {}
+
+
+async def settled(replicas: list[Replica], owner: Replica) -> bool:
+    """``owner`` runs the source; every other replica is on standby naming it."""
+    for replica in replicas:
+        found = await _source(replica)
+        state = "running" if replica is owner else "standby"
+        if found.get("state") != state or found.get("owner") != owner.name:
+            return False
+    return True
+
+
+async def _source(replica: Replica) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{replica.admin_port}/status"
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            page = await response.json()
+    except (aiohttp.ClientError, OSError, ValueError):
+        return {}
+    return next((s for s in page.get("sources") or [] if s["name"] == SOURCE), {})
+
+
+async def test_uploads_while_the_owner_is_killed_are_listed_from_the_configmap_checkpoint(
+    kubernetes_service: KubernetesService,
+    namespace: str,
+    own_minio: Any,
+    make_watcher: MakeWatcher,
+    tmp_path: Path,
+) -> None:
+    minio: MinioService = own_minio()
+    bucket = await new_bucket(minio)
+    gateway = unique("artifact-")
+    key = f"{gateway}/{SOURCE}"
+    document = configmap(gateway, "artifact", {SOURCE: source_fields(minio, bucket)}, [])
+    await put_configmap(kubernetes_service, namespace, document)
+    watchers = [await make_watcher(), await make_watcher()]
+    replicas = [
+        Replica("artifact", kubernetes_service, namespace, gateway, w, tmp_path, f"replica-{i}")
+        for i, w in enumerate(watchers)
+    ]
+    for replica in replicas:
+        replica.environment.update(TIMINGS)
+        replica.environment[ACCESS_KEY_VARIABLE] = minio.access_key
+        replica.environment[SECRET_KEY_VARIABLE] = minio.secret_key
+    # The preferred replica starts first: it owns the source from its start, no handover.
+    first_name = preferred(key, [r.name for r in replicas])
+    replicas.sort(key=lambda r: r.name != first_name)
+    owner, heir = replicas
+    owner_watcher, heir_watcher = owner.watcher, heir.watcher
+    try:
+        for replica in replicas:
+            await replica.start()
+        await wait_until_async(lambda: settled(replicas, owner), 30, 0.2)
+        await bucket.pump(lambda: bool(owner_watcher.requests))  # the listen request landed
+        await put_all(bucket, window("before"))
+        await wait_until(lambda: set(window("before")) <= set(by_key(owner_watcher)), 30)
+        newest = max(_time(e) for e in accepted(owner_watcher))
+
+        async def checkpointed() -> bool:  # the debounced write of "before" came
+            entry = (await stored(kubernetes_service, namespace, gateway)).get(key, {})
+            return bool(entry) and datetime.fromisoformat(entry["since"]) >= newest
+
+        await wait_until_async(checkpointed, 10)
+
+        owner_watcher.delay = DELAY  # most of the next window is still undelivered at the kill
+        await put_all(bucket, window("during"))
+        await wait_until(lambda: len(set(by_key(owner_watcher)) & set(window("during"))) >= 2, 30)
+        killed_at = owner.kill()
+        await owner.wait()
+        await put_all(bucket, window("down"))
+        down_done = time.monotonic() - killed_at
+
+        everything = window("before") + window("during") + window("down")
+        await wait_until(
+            lambda: set(everything) <= set(by_key(owner_watcher)) | set(by_key(heir_watcher)),
+            60,
+            lambda: set(everything) - set(by_key(owner_watcher)) - set(by_key(heir_watcher)),
+        )
+        took_over = min(r.received_at for r in heir_watcher.requests) - killed_at
+        await put_all(bucket, window("after"))
+        await wait_until(lambda: set(window("after")) <= set(by_key(heir_watcher)), 30)
+        entry = (await stored(kubernetes_service, namespace, gateway))[key]
+    finally:
+        for replica in replicas:
+            await replica.stop()
+        await bucket.remove()
+
+    first, second = by_key(owner_watcher), by_key(heir_watcher)
+    late = {
+        r.event.attributes["s3key"]
+        for r in owner_watcher.requests
+        if r.event is not None and r.received_at > killed_at - DEBOUNCE - DELAY - 0.5
+    }
+    repeated = set(first) & set(second)
+    listed = {k for k, found in second.items() if found[0].attributes.get("s3listed")}
+    print(
+        f"\nartifact owner SIGKILLed: the heir delivered its first event {took_over:.1f}s later;"
+        f" {len(first)} keys delivered before, {len(second)} after; {len(listed)} from the"
+        f" listing; repeated {len(repeated)} (delivered within the debounce before the kill:"
+        f" {len(late)})"
+    )
+    assert down_done < 3.0, "the uploads 'while down' must be made before the takeover"
+    assert set(everything + window("after")) <= set(first) | set(second)
+    assert not set(window("before")) & set(second), "the checkpoint covered these"
+    assert set(window("down")) <= listed  # listed from the checkpoint, not started afresh
+    assert not set(window("after")) & listed  # notified, once the heir's stream was open
+    assert repeated <= late & set(window("during"))
+    for found in (first, second):
+        for k in repeated:
+            assert {e.id for e in found[k]} == {first[k][0].id}, k
+    assert entry["target"].endswith(f"/{bucket.name}/*")
+    # The registry is ConfigMaps: no replica keeps a checkpoint file.
+    assert not list(tmp_path.glob("*/artifact-checkpoints.json"))
+
+
+def _time(event: Any) -> datetime:
+    return datetime.fromisoformat(event.attributes["time"].replace("Z", "+00:00"))
