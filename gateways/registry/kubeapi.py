@@ -1,4 +1,5 @@
-"""Blocking access to the Kubernetes API for the ConfigMap registry and the resource adapter.
+"""Blocking access to the Kubernetes API for the ConfigMap registry, the resource adapter, the
+checkpoints and state kept on ConfigMaps, and the Leases replicas share.
 
 The official client is synchronous; everything here runs on a worker thread. It adds what the
 generated client leaves to callers: paged lists that keep their resourceVersion, one watch
@@ -96,6 +97,19 @@ class KubeAPI:
     def put(self, path: str, body: Object) -> Object:
         """Replace the object at ``path``; 409 Conflict when its resourceVersion is stale."""
         return _json(self._call("PUT", path, [], body, self.request_timeout))
+
+    def delete(self, path: str, *, resource_version: str = "", uid: str = "") -> Object:
+        """Delete the object at ``path``; with ``resource_version`` (or ``uid``) only that very
+        version of it (409 Conflict once it changed since). 404 when it is gone already."""
+        preconditions = {
+            name: value
+            for name, value in (("resourceVersion", resource_version), ("uid", uid))
+            if value
+        }
+        body: Object = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if preconditions:
+            body["preconditions"] = preconditions
+        return _json(self._call("DELETE", path, [], body, self.request_timeout))
 
     def list_objects(
         self,

@@ -6,7 +6,9 @@ for each exclusive source the reconciler wants, the preferred member (rendezvous
 the live ones) acquires its lease once free or expired, then renews it. A replica that is no
 longer preferred, or that could not renew within the renew deadline, stops the source first
 and releases the lease after, so two replicas never run it at once as long as the lease
-duration exceeds the renew deadline.
+duration exceeds the renew deadline. The owner of a source removed from the registry deletes
+its lease (the source stopped first), and a replica that leaves deletes its member lease, so
+neither outlives what it stood for.
 """
 
 from __future__ import annotations
@@ -129,8 +131,8 @@ class Replicas:
         if self._store is None:
             return
         with contextlib.suppress(Exception):
-            if self._member is not None:
-                await self._call(self._store.hold, self._member, "")
+            if self._member is not None:  # a replica that left is no member: its lease goes
+                await self._call(self._store.delete, self._member)
         for key in list(self._owned):
             await self._give_up(key, "shutting down", release=True)
 
@@ -168,7 +170,7 @@ class Replicas:
             lease = by_key.get(source_key(key))
             del self._owned[key]
             if lease is not None and lease.holder == self.identity:
-                await self._release(store, lease)
+                await self._delete(store, lease)  # the reconciler stopped the source already
         # A lease this replica still holds but no longer owns is being released.
         self._holders = {
             _key(lease.source_key): lease.holder
@@ -266,6 +268,17 @@ class Replicas:
             await self._call(store.hold, lease, "")
         except Exception as exc:  # it expires instead
             log.warning("replica %s: lease %s not released: %s", self.identity, lease.name, exc)
+
+    async def _delete(self, store: LeaseStore, lease: Lease) -> None:
+        """The lease of a source removed from the registry goes, as of the version listed (a
+        replica that took it over since keeps it); one that cannot go expires instead."""
+        try:
+            await self._call(store.delete, lease)
+        except Exception as exc:
+            if not (isinstance(exc, KubeAPIError) and exc.status in (404, 409)):
+                log.warning("replica %s: lease %s not deleted: %s", self.identity, lease.name, exc)
+            return
+        log.info("replica %s deleted lease %s of %s", self.identity, lease.name, lease.source_key)
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         """A blocking Lease call on a worker thread, given up in time for a hung request not

@@ -129,3 +129,9 @@ class LeaseStore:
         spec["renewTime"] = now
         document = {**lease.document, "spec": spec}
         return Lease.of(self.api.put(f"{self.path}/{lease.name}", document))
+
+    def delete(self, lease: Lease) -> None:
+        """Delete ``lease`` as of the version listed: KubeAPIError 409 when someone changed it
+        since, 404 when it is gone already."""
+        version = str((lease.document.get("metadata") or {}).get("resourceVersion") or "")
+        self.api.delete(f"{self.path}/{lease.name}", resource_version=version)
