@@ -93,8 +93,7 @@ async def run_broker(
         try:
             async with running(spec.key, channel, watcher.url, directory, nats_url) as processes:
                 phases = Phases(channel, watcher, processes)
-                base = sweep_base if args.sweep else None
-                await measure(phases, result, args.messages, args.seconds, base)
+                await measure(phases, result, args.messages, args.seconds, args.sweep, sweep_base)
         except PathUnavailable as exc:
             result.note = f"unavailable: {exc}"
         except (PathFailed, TimeoutError) as exc:

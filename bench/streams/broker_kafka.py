@@ -81,13 +81,22 @@ class KafkaBroker:
             self._admin.create_topics([NewTopic(topic, self.partitions, 1)])
             self._topics.append(topic)
             deadline = time.monotonic() + 30
-            while len(self._producer.partitions_for(topic) or ()) < self.partitions:
+            while not self._ready(topic):
                 if time.monotonic() > deadline:
-                    raise Unavailable(f"topic {topic} has no partitions after 30 s")
+                    raise Unavailable(f"topic {topic}: a partition has no leader after 30 s")
                 time.sleep(0.1)
 
         await asyncio.to_thread(create)
         return KafkaChannel(self._producer, self.bootstrap, topic)
+
+    def _ready(self, topic: str) -> bool:
+        """Every partition has a leader, in the broker's answer and in the producer's view (a
+        consumer that starts while one has none may not be assigned it for minutes)."""
+        described = self._admin.describe_topics([topic])[0]
+        partitions = described["partitions"]
+        led = [p for p in partitions if p["error_code"] == 0 and p["leader_id"] >= 0]
+        known = self._producer.partitions_for(topic) or ()
+        return len(led) == len(known) == self.partitions
 
     async def close(self) -> None:
         def run() -> None:

@@ -61,7 +61,7 @@ class NATSBroker:
 
     def __init__(self, url: str, server: subprocess.Popen[bytes], client: Client) -> None:
         self.url = url
-        self.title = f"NATS (a fresh nats-server with JetStream, {url})"
+        self.title = "NATS (a fresh nats-server with JetStream)"
         self._server = server
         self._client = client
         tag = f"{int(time.time())}{uuid.uuid4().hex[:6]}"

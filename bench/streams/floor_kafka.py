@@ -9,10 +9,11 @@ task. Partition order is not kept: up to 64 records of any partitions are in fli
 5 s); a refused or failed POST loses the record.
 
 ``alo BOOTSTRAP TOPIC GROUP WATCHER``: no auto-commit; a record is POSTed until the watcher
-answers 2xx (retries wait 0.1 s, doubling to 1 s); after every poll the consumer commits, per
-partition, the lowest offset still being delivered (or the next to poll when none is): the
-highest contiguous delivered offset + 1. At least once: no offset is committed before its
-record was taken. Rebalances are not handled (one member per group here).
+answers 2xx (retries wait 0.1 s, doubling to 1 s); after every poll the consumer commits
+(``commit_async``, not waiting for the answer), per partition, the lowest offset still being
+delivered (or the next to poll when none is): the highest contiguous delivered offset + 1.
+At least once: no offset is committed before its record was taken. Rebalances are not
+handled (one member per group here).
 
 Run by bench.streams as ``python -m bench.streams.floor_kafka MODE ...``.
 """
@@ -78,7 +79,7 @@ async def consume(bootstrap: str, topic: str, group: str, watcher: str, commit: 
                 if committed.get(tp) != o
             }
             if changed:
-                await loop.run_in_executor(io, consumer.commit, changed)
+                await loop.run_in_executor(io, consumer.commit_async, changed)
                 committed.update(offsets)
 
 

@@ -101,10 +101,13 @@ class Phases:
         first = await self._window(10_000)
         deadline = time.monotonic() + bound
         probe = 0
-        while (await self.watcher.stats()).unique == 0:
+        while (stats := await self.watcher.stats()).unique == 0:
             self._check_alive()
             if time.monotonic() > deadline:
-                raise PathFailed(f"no probe message arrived within {bound:.0f} s")
+                raise PathFailed(
+                    f"no probe message arrived within {bound:.0f} s "
+                    f"({probe} published; the watcher got {stats.requests} requests)"
+                )
             await self.channel.publish(first + probe, 1, None)
             probe += 1
             await asyncio.sleep(0.25)
@@ -165,15 +168,17 @@ async def measure(
     result: Result,
     messages: int,
     seconds: float,
+    sweep: bool,
     sweep_base: float | None,
 ) -> None:
-    """Runs every phase on a started path, filling ``result``."""
+    """Runs every phase on a started path, filling ``result``. The sweep's loads are multiples
+    of ``sweep_base`` (the at-least-once floor's events/s), or of the path's own without it."""
     await phases.warm_up()
     await phases.burst(result, messages)
     assert result.events_per_s is not None
     rate = result.events_per_s
     result.latency = await phases.paced(rate / 2, seconds, rate)
-    if sweep_base:
+    if sweep:
         for factor in SWEEP:
-            result.sweep.append(await phases.paced(factor * sweep_base, seconds, rate))
+            result.sweep.append(await phases.paced(factor * (sweep_base or rate), seconds, rate))
     await phases.loss(result, rate / 2)
