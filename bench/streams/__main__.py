@@ -13,6 +13,7 @@ import platform
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from bench.streams.report import table
 from bench.streams.watcher import Watcher
 
 KINDS = ("nats", "kafka", "amqp")
+LIBRARIES = ("nats-py", "kafka-python", "pika", "aiohttp", "grpcio", "uvloop", "orjson")
 
 
 def arguments() -> argparse.Namespace:
@@ -88,13 +90,13 @@ async def run_broker(
         result = Result(spec.key, label(broker.kind, spec.key))
         results.append(result)
         progress(f"{broker.kind}: {result.label} ...")
-        channel = await broker.channel(spec.key)
         nats_url = getattr(broker, "url", "")
         try:
+            channel = await broker.channel(spec.key)
             async with running(spec.key, channel, watcher.url, directory, nats_url) as processes:
                 phases = Phases(channel, watcher, processes)
                 await measure(phases, result, args.messages, args.seconds, args.sweep, sweep_base)
-        except PathUnavailable as exc:
+        except (PathUnavailable, Unavailable) as exc:
             result.note = f"unavailable: {exc}"
         except (PathFailed, TimeoutError) as exc:
             result.note = f"failed: {exc or type(exc).__name__}"
@@ -112,7 +114,15 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "load_average": os.getloadavg(),
+        "libraries": {name: _version(name) for name in LIBRARIES},
     }
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 async def main() -> None:
