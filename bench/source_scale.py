@@ -14,10 +14,16 @@ Per point, in order:
     CPU share over --idle seconds with no messages;
  3. warm-up: one message per source, waited for (every connection on the way is open);
  4. burst: M messages, sent round robin over the N subjects as fast as the bench can publish
-    (core NATS publish, then the stream is checked to hold all M), timed from the first publish
-    until the watcher holds all M; events/s = M / that time; CPU s per 1,000 events = utime +
-    stime (/proc/<pid>/stat) of adapter + dispatcher over the burst, per 1,000; peak RSS is each
-    process's VmHWM at the end (high-water mark since it started, start-up included).
+    (core NATS publish), timed from the first publish until the watcher holds all M distinct
+    events; events/s = M / that time. CPU s per 1,000 events: utime + stime (/proc/<pid>/stat)
+    over the burst of adapter + dispatcher ("ours"), and beside it of the broker (when the bench
+    started it) and the watcher; "busy %" is all CPUs over the burst (/proc/stat, 100 per CPU):
+    near 200 on 2 CPUs means the machine, not the path, set the pace. "broker msgs/ev" is the
+    broker's in_msgs + out_msgs (/varz) per event: publish, delivery and ack make 3, the rest
+    are pull requests and their 404/408 status answers. "dups": watcher requests over distinct
+    ``ce-id``s (events delivered again). Afterwards the stream is checked to have taken all M,
+    and the broker's slow-consumer count not to have grown. Peak RSS is each process's VmHWM
+    (high-water mark since it started, start-up included).
 
 Sources sweep (--sources, one payload of --size bytes, M = --messages spread over all sources):
 the slope of idle adapter RSS against N (least squares) is the RSS per idle source, and the
@@ -27,13 +33,15 @@ the 256 MiB target. Payload sweep (--payloads, one source): M = min(--messages, 
 NATS max_payload (the server's INFO), GATEWAYS_MAX_REQUEST_BYTES (one dispatcher request; an
 event over it is delivered by the adapter itself), the event-source server's gRPC message limit.
 
-With --profile DIR the adapter and dispatcher run under a pyinstrument wrapper that samples
-only while told to (SIGUSR1 starts, SIGUSR2 stops and writes): each point writes, per process,
-``<process>-n<sources>-b<bytes>-idle.txt`` (the idle window) and ``-burst.txt`` (the burst),
-each a call tree then the functions by own time. Figures of a profiled run are slowed by the
-sampling. Prints a table; --json PATH writes the raw figures. Asserts nothing.
+With --profile DIR the adapter and dispatcher run under a pyinstrument wrapper that samples the
+main thread's CPU time only while told to (SIGUSR1 starts, SIGUSR2 stops and writes): each point
+writes, per process, ``<process>-n<sources>-b<bytes>-idle.txt`` (the idle window) and
+``-burst.txt`` (the burst), each a call tree then the functions by own CPU time. The sampling
+slows the profiled processes about threefold, so a profiled run's figures are not comparable.
+Prints a table; --json PATH writes the raw figures. Asserts nothing.
 Run: python -m bench.source_scale [--sources 1,10,100,1000] [--payloads 100,10240,1048576]
-     [--messages N] [--json PATH] [--nats-url URL] [--profile DIR]
+     [--messages N] [--json PATH] [--nats-url URL] [--profile DIR] [--logs DIR]
+With --logs DIR the adapter's and dispatcher's logs (at INFO) go to DIR.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ import aiohttp
 import nats
 import yaml
 
-from bench._common import free_port, start, stop, wait_http
+from bench._common import ROOT, free_port, start, stop, wait_http
 from gateways.adapter.server import MAX_MESSAGE_BYTES
 from gateways.settings import Settings
 
@@ -66,26 +74,45 @@ TARGET_RSS_MIB = 256
 SETTLE_SECONDS = 2.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-# Runs a module as ``python -m`` would, sampling it with pyinstrument between SIGUSR1 and SIGUSR2;
-# each SIGUSR2 writes ``<prefix>-<next phase>.txt``. argv: prefix, phases (comma-separated),
-# module, its arguments.
+# Runs a module as ``python -m`` would, sampling its main thread's CPU time (not wall time: the
+# loop waiting in select() costs nothing) with pyinstrument between SIGUSR1 and SIGUSR2; each
+# SIGUSR2 writes ``<prefix>-<next phase>.txt``: the call tree, then functions by own CPU time.
+# argv: prefix, phases (comma-separated), module, its arguments.
 PROFILED_CODE = """
-import runpy, signal, sys
+import os, runpy, signal, sys, time
 from pyinstrument import Profiler
+from pyinstrument.frame import SELF_TIME_FRAME_IDENTIFIER
+from pyinstrument.stack_sampler import get_stack_sampler
 prefix, phases, module = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
 sys.argv = [module, *sys.argv[4:]]
+get_stack_sampler().timer_func = time.thread_time
 profiler = None
 def begin(*_):
     global profiler
     profiler = Profiler(interval=0.001, async_mode="disabled")
     profiler.start()
+def own_times(frame, parent, into):
+    key = parent if frame.identifier == SELF_TIME_FRAME_IDENTIFIER else (
+        f"{frame.function}  {frame.file_path_short}:{frame.line_no}")
+    into[key] = into.get(key, 0.0) + frame.time - sum(c.time for c in frame.children)
+    for child in frame.children:
+        own_times(child, key, into)
 def end(*_):
-    profiler.stop()
-    text = profiler.output_text(show_all=False) + "\\n" + profiler.output_text(flat=True)
     path = f"{prefix}-{phases.pop(0)}.txt"
+    profiler.stop()
+    root = profiler.last_session.root_frame()
+    if root is None:  # uvloop idles in C: no Python ran, so there is no sample
+        text = "no samples: the main thread ran no Python code\\n"
+    else:
+        times = {}
+        own_times(root, "", times)
+        total = sum(times.values()) or 1.0
+        ranked = sorted(times.items(), key=lambda item: -item[1])[:40]
+        flat = "\\n".join(f"{t:8.3f} s {t / total:6.1%}  {name}" for name, t in ranked)
+        text = profiler.output_text() + "\\nby own CPU time:\\n" + flat + "\\n"
     with open(path + ".part", "w") as out:
         out.write(text)
-    import os; os.replace(path + ".part", path)
+    os.replace(path + ".part", path)
 signal.signal(signal.SIGUSR1, begin)
 signal.signal(signal.SIGUSR2, end)
 runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -135,9 +162,15 @@ class Point:
     cpu_broker_s: float | None = None  # the nats-server, when the bench started it
     cpu_watcher_s: float = 0.0
     machine_busy_percent: float = 0.0  # all CPUs over the burst; 100 per CPU
+    # Messages into and out of the broker over the burst, per event: publish, delivery and ack
+    # are 3; the rest are pull requests and their status answers (404, 408).
+    broker_msgs_per_event: float | None = None
     peak_rss_adapter: float = 0.0
     peak_rss_dispatcher: float = 0.0
     delivered: int = 0
+    # Watcher requests over distinct ce-ids: events delivered again (a broker redelivery after
+    # a nak or ackWait, or a retried POST).
+    duplicates: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -201,10 +234,13 @@ async def quiet(exc: Exception) -> None:
     """nats-py logs a failed connect with its traceback unless given an error callback."""
 
 
-async def start_nats(directory: str) -> tuple[str, subprocess.Popen[bytes]]:
+async def start_nats(directory: str, monitor: int) -> tuple[str, subprocess.Popen[bytes]]:
+    """A nats-server with JetStream; ``monitor`` is its HTTP monitoring port (/varz)."""
     port = free_port()
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    process = start([binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", directory])
+    process = start(
+        [binary, "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor), "-js", "-sd", directory]
+    )
     url = f"nats://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -229,8 +265,12 @@ class Harness:
         idle: float,
         profile: Path | None,
         others: dict[str, int],
+        varz: str | None,
+        logs: Path | None,
     ) -> None:
+        self.logs = logs
         self.others = others  # "watcher" and, when the bench started it, "broker": pids
+        self.varz = varz  # the broker's monitoring endpoint, when the bench started it
         self.tmp = tmp
         self.idle = idle
         self.nats_url = nats_url
@@ -259,27 +299,37 @@ class Harness:
         while not all(path.exists() for path in paths) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
 
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """A process of ours; with --logs its stderr (at INFO) goes to ``<logs>/<name>.log``."""
+        if self.logs is None:
+            return start(args, env)
+        with (self.logs / f"{name}.log").open("wb") as log:
+            return subprocess.Popen(args, env={**os.environ, **env}, stderr=log, cwd=ROOT)
+
     async def run(self, sources: int, size: int, messages: int) -> Point:
         self.points += 1
         prefix = f"{self.stream.lower()}.p{self.points}"
         path = Path(self.tmp) / f"registry-{self.points}.yaml"
         registry(path, self.nats_url, prefix, self.stream, sources, self.watcher)
-        common = {"GATEWAYS_REGISTRY_FILE": str(path), "GATEWAYS_LOG_LEVEL": "WARNING"}
+        level = "INFO" if self.logs else "WARNING"
+        common = {"GATEWAYS_REGISTRY_FILE": str(path), "GATEWAYS_LOG_LEVEL": level}
         port, dispatcher_admin, adapter_admin = free_port(), free_port(), free_port()
         label = f"n{sources}-b{size}"
         serve = ("serve", "dispatcher", "--port", str(port))
-        dispatcher = start(
+        dispatcher = self._start(
+            f"dispatcher-{label}",
             self._python(f"dispatcher-{label}", "gateways.cli", *serve),
-            env={**common, "GATEWAYS_ADMIN_PORT": str(dispatcher_admin)},
+            {**common, "GATEWAYS_ADMIN_PORT": str(dispatcher_admin)},
         )
         point = Point(sources, size, messages)
         adapter: subprocess.Popen[bytes] | None = None
         try:
             await wait_http(f"http://127.0.0.1:{port}/", method="POST")
             started = time.perf_counter()
-            adapter = start(
+            adapter = self._start(
+                f"adapter-{label}",
                 self._python(f"adapter-{label}", "adapters.streams.nats"),
-                env={
+                {
                     **common,
                     "GATEWAYS_ADMIN_PORT": str(adapter_admin),
                     "GATEWAYS_DISPATCHER_URL": f"http://127.0.0.1:{port}/",
@@ -295,6 +345,20 @@ class Harness:
         return point
 
     async def _measure(self, point: Point, prefix: str, pids: dict[str, int]) -> None:
+        await self._idle(point, pids)
+        await self._burst(point, prefix, pids)
+        adapter, dispatcher = pids.values()
+        point.peak_rss_adapter = memory_mib(adapter, "VmHWM")
+        point.peak_rss_dispatcher = memory_mib(dispatcher, "VmHWM")
+        if point.delivered < point.messages:
+            point.notes.append(f"only {point.delivered} of {point.messages} arrived")
+        if point.delivered:
+            point.events_per_s = point.delivered / point.seconds
+            point.mb_per_s = point.delivered * point.payload / point.seconds / 1e6
+            spent = point.cpu_adapter_s + point.cpu_dispatcher_s
+            point.cpu_per_1000 = spent / point.delivered * 1000
+
+    async def _idle(self, point: Point, pids: dict[str, int]) -> None:
         adapter, dispatcher = pids.values()
         await asyncio.sleep(SETTLE_SECONDS)
         point.idle_rss_adapter = memory_mib(adapter)
@@ -304,6 +368,9 @@ class Harness:
         await asyncio.sleep(self.idle)
         point.idle_cpu_percent = (cpu_seconds(adapter) - before) / self.idle * 100
         await self._sample(pids, "idle")
+
+    async def _burst(self, point: Point, prefix: str, pids: dict[str, int]) -> None:
+        adapter, dispatcher = pids.values()
         subjects = [f"{prefix}.s{i}" for i in range(point.sources)]
         client = await nats.connect(self.nats_url, max_reconnect_attempts=0)
         limit = client.max_payload
@@ -321,11 +388,15 @@ class Harness:
             await self._sample(pids, None)
             cpu = cpu_seconds(adapter), cpu_seconds(dispatcher)
             other = {name: cpu_seconds(pid) for name, pid in self.others.items()}
+            broker = await broker_counts(self.varz, session)
             busy = machine_busy()
             started = time.perf_counter()
             await publish(client, subjects, point.messages, point.payload, 0)
             timeout = 120 + point.messages * point.payload / MIB
-            point.delivered = await wait_for(self.watcher, point.messages, session, timeout)
+            point.delivered, requests = await wait_for(
+                self.watcher, point.messages, session, timeout
+            )
+            point.duplicates = requests - point.delivered
             point.seconds = time.perf_counter() - started
             point.cpu_adapter_s = cpu_seconds(adapter) - cpu[0]
             point.cpu_dispatcher_s = cpu_seconds(dispatcher) - cpu[1]
@@ -337,20 +408,18 @@ class Harness:
             if "broker" in self.others:
                 point.cpu_broker_s = cpu_seconds(self.others["broker"]) - other["broker"]
             await self._sample(pids, "burst")
+            if broker is not None:
+                after = await broker_counts(self.varz, session)
+                assert after is not None
+                point.broker_msgs_per_event = (after[0] - broker[0]) / max(point.delivered, 1)
+                if after[1] > broker[1]:
+                    slow = after[1] - broker[1]
+                    point.notes.append(f"the broker cut {slow} slow consumer(s)")
             # Read after the burst so the JetStream API call does not compete with it.
             stored = (await js.stream_info(self.stream)).state.last_seq - first
             if stored < point.messages:
                 point.notes.append(f"the stream took {stored} of {point.messages} messages")
         await client.close()
-        point.peak_rss_adapter = memory_mib(adapter, "VmHWM")
-        point.peak_rss_dispatcher = memory_mib(dispatcher, "VmHWM")
-        if point.delivered < point.messages:
-            point.notes.append(f"only {point.delivered} of {point.messages} arrived")
-        if point.delivered:
-            point.events_per_s = point.delivered / point.seconds
-            point.mb_per_s = point.delivered * point.payload / point.seconds / 1e6
-            spent = point.cpu_adapter_s + point.cpu_dispatcher_s
-            point.cpu_per_1000 = spent / point.delivered * 1000
 
 
 async def running(admin: str, count: int, timeout: float) -> None:
@@ -381,19 +450,33 @@ async def publish(
     await client.flush(timeout=60)
 
 
+async def broker_counts(varz: str | None, session: aiohttp.ClientSession) -> tuple[int, int] | None:
+    """(in_msgs + out_msgs, slow_consumers) of the broker so far (its /varz), when the bench
+    started it."""
+    if varz is None:
+        return None
+    async with session.get(varz) as reply:
+        document = await reply.json()
+    return int(document["in_msgs"]) + int(document["out_msgs"]), int(document["slow_consumers"])
+
+
 async def reset(watcher: str, session: aiohttp.ClientSession) -> None:
     async with session.post(f"{watcher}_reset") as reply:
         await reply.read()
 
 
-async def wait_for(watcher: str, count: int, session: aiohttp.ClientSession, timeout: float) -> int:
-    """Distinct events at the watcher once it holds ``count``, or when ``timeout`` ran out."""
+async def wait_for(
+    watcher: str, count: int, session: aiohttp.ClientSession, timeout: float
+) -> tuple[int, int]:
+    """(distinct events, requests) at the watcher once it holds ``count`` distinct events, or
+    when ``timeout`` ran out."""
     deadline = time.perf_counter() + timeout
     while True:
         async with session.get(f"{watcher}_stats") as reply:
-            unique = int((await reply.json())["unique"])
+            stats = await reply.json()
+        unique, requests = int(stats["unique"]), int(stats["requests"])
         if unique >= count or time.perf_counter() > deadline:
-            return unique
+            return unique, requests
         await asyncio.sleep(0.01)
 
 
@@ -431,19 +514,29 @@ def wire_size(size: int) -> int:
 
 
 def limits(max_payload: int, sizes: list[int]) -> list[str]:
-    request = Settings.from_env().max_request_bytes
+    settings = Settings.from_env()
+    request, pool = settings.max_request_bytes, settings.max_in_flight
     lines = [
-        f"limits: NATS max_payload {max_payload:,} B (server INFO; a larger publish is refused);"
-        f" GATEWAYS_MAX_REQUEST_BYTES {request:,} B (one dispatcher request, at most 64 events;"
-        f" a larger event is delivered by the adapter itself); gRPC message"
-        f" {MAX_MESSAGE_BYTES:,} B (event-source server -> gateway client)"
+        "limits that apply:",
+        f"  NATS max_payload {max_payload:,} B (the server's INFO; headers count; a larger"
+        " publish is refused by the client)",
+        f"  GATEWAYS_MAX_REQUEST_BYTES {request:,} B: one dispatcher request, at most 64 events"
+        " (GATEWAYS_BATCH_SIZE); a larger event is delivered by the adapter itself",
+        f"  gRPC message {MAX_MESSAGE_BYTES:,} B (event-source server -> gateway client); the"
+        " server sends the events queued for a source together in one message",
+        f"  GATEWAYS_MAX_IN_FLIGHT {pool} events per source, whatever their size",
     ]
     for size in sizes:
+        if size > max_payload:
+            lines.append(f"  {size:>9,} B payload: over NATS max_payload, not sent")
+            continue
         wire = wire_size(size)
         per_request = max(0, min(64, (request - 256) // (wire + 1)))
-        applies = "over NATS max_payload" if size > max_payload else f"{per_request} per request"
+        full = pool * (size + 200)
+        grpc = "over" if full > MAX_MESSAGE_BYTES else "within"
         lines.append(
-            f"  {size:>9,} B payload: {wire:>9,} B on the wire to the dispatcher, {applies}"
+            f"  {size:>9,} B payload: {wire:>9,} B as JSON to the dispatcher, {per_request} per"
+            f" request; a full in-flight pool is {full / MIB:,.1f} MiB, {grpc} one gRPC message"
         )
     return lines
 
@@ -462,7 +555,12 @@ COST: list[Column] = [
     ("dispatcher", lambda p: per_1000(p.cpu_dispatcher_s, p)),
     ("broker", lambda p: per_1000(p.cpu_broker_s, p)),
     ("watcher", lambda p: per_1000(p.cpu_watcher_s, p)),
+    (
+        "broker msgs/ev",
+        lambda p: "-" if p.broker_msgs_per_event is None else f"{p.broker_msgs_per_event:.1f}",
+    ),
     ("busy %", lambda p: f"{p.machine_busy_percent:.0f}"),
+    ("dups", lambda p: str(p.duplicates)),
     ("peak RSS a/d MiB", lambda p: f"{p.peak_rss_adapter:.0f}/{p.peak_rss_dispatcher:.0f}"),
 ]
 
@@ -544,30 +642,36 @@ async def main() -> None:
     parser.add_argument("--nats-url", help="a NATS server with JetStream (default: start one)")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--profile", type=Path, help="run both under pyinstrument; texts here")
+    parser.add_argument("--logs", type=Path, help="adapter and dispatcher logs (INFO) here")
     args = parser.parse_args()
-    if args.profile is not None:
-        args.profile.mkdir(parents=True, exist_ok=True)
+    for directory in (args.profile, args.logs):
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
     sweep, payloads = numbers(args.sources), numbers(args.payloads)
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            nats_url = args.nats_url
+            nats_url, varz = args.nats_url, None
+            others: dict[str, int] = {}
             if nats_url is None:
-                nats_url, server = await start_nats(tmp)
+                monitor = free_port()
+                nats_url, server = await start_nats(tmp, monitor)
                 processes.append(server)
+                others["broker"] = server.pid
+                varz = f"http://127.0.0.1:{monitor}/varz"
             watcher_port = free_port()
             watcher = f"http://127.0.0.1:{watcher_port}/"
             processes.append(start([sys.executable, "-c", WATCHER_CODE, str(watcher_port)]))
-            others = {"watcher": processes[-1].pid}
-            if args.nats_url is None:
-                others["broker"] = processes[0].pid
+            others["watcher"] = processes[-1].pid
             await wait_http(f"{watcher}_stats")
             stream = f"SCALE{int(time.time())}"
             client = await nats.connect(nats_url)
             max_payload = client.max_payload
             js = client.jetstream(timeout=60)
             await js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"])
-            harness = Harness(tmp, nats_url, watcher, stream, args.idle, args.profile, others)
+            harness = Harness(
+                tmp, nats_url, watcher, stream, args.idle, args.profile, others, varz, args.logs
+            )
             try:
                 by_sources = []
                 for count in sweep:
