@@ -214,9 +214,11 @@ def test_rbac_is_least_privilege(all_objects: Objects) -> None:
                 assert rule.get("resourceNames"), f"{manifest.label}: configmaps by name only"
             writes = set(rule["verbs"]) - {"get", "list", "watch"}
             if "configmaps" in rule["resources"] and writes:
-                # Only the calendar writes: its last-fired state, on its own ConfigMap.
-                assert manifest.name == "gateways-calendar", manifest.label
-                assert writes == {"update"} and rule["resourceNames"] == ["calendar-gateway"]
+                # Only the kinds that keep state for the next replica write, each on its own
+                # ConfigMap: calendar's last-fired times, resource's and artifact's checkpoints.
+                kind = manifest.name.removeprefix("gateways-")
+                assert kind in ("calendar", "resource", "artifact"), manifest.label
+                assert writes == {"update"} and rule["resourceNames"] == [f"{kind}-gateway"]
             if "events" in rule["resources"]:
                 assert set(rule["verbs"]) == {"create", "patch"}, manifest.label
             if manifest.kind == "ClusterRole":
