@@ -21,6 +21,9 @@ from gateways.protocol import eventing_pb2 as pb
 from gateways.source import Origin, RawEvent
 
 log = logging.getLogger(__name__)
+# A batch of events stays this far under the channel's message limit (MAX_MESSAGE_BYTES): a
+# burst of large events queued at once would otherwise make one message gRPC refuses to send.
+BATCH_BYTES = 4 << 20
 
 
 class EventNotAcceptedError(GatewayError):
@@ -112,15 +115,22 @@ class AckedStream:
 
 
 def _messages(queued: list[pb.Event | pb.SourceStatus]) -> Iterator[pb.ServerMessage]:
-    """Consecutive events as one message (a batch when several), each status on its own."""
+    """Consecutive events as one message (a batch when several, of at most ``BATCH_BYTES``
+    unless one event alone is larger), each status on its own."""
     events: list[pb.Event] = []
+    size = 0
     for item in queued:
         if isinstance(item, pb.Event):
+            length = item.ByteSize()
+            if events and size + length > BATCH_BYTES:
+                yield _events(events)
+                events, size = [], 0
             events.append(item)
+            size += length
             continue
         if events:
             yield _events(events)
-            events = []
+            events, size = [], 0
         yield pb.ServerMessage(status=item)
     if events:
         yield _events(events)

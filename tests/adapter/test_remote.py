@@ -286,3 +286,26 @@ async def test_a_seed_era_server_is_driven_without_acks(kind: ScriptedKind) -> N
 
 async def _ignore(raw: RawEvent) -> None:
     return None
+
+
+async def test_a_burst_of_large_events_is_sent_in_messages_grpc_accepts(
+    kind: ScriptedKind, server: EventSourceServer
+) -> None:
+    """80 events of 1 MiB queued at once are 80 MiB, over the channel's 64 MiB message limit:
+    the server splits them into several messages, and every one is acknowledged."""
+    client = await client_for(server.address, max_in_flight=128)
+    client.hold.clear()  # the first events wait at the client while the rest queue up
+    await client.source.start(client.emit)
+    try:
+        emit = kind.running.emit
+        assert emit is not None
+        big = b"x" * (1 << 20)
+        sent = [
+            asyncio.create_task(emit(RawEvent(payload=big + str(n).encode()))) for n in range(80)
+        ]
+        await wait_until(lambda: len(client.received) >= 1)
+        client.hold.set()
+        await asyncio.wait_for(asyncio.gather(*sent), 30)
+        assert sorted(int(r.payload[len(big) :]) for r in client.received) == list(range(80))
+    finally:
+        await client.source.stop()
