@@ -24,7 +24,7 @@ from bench.streams.broker import Broker, Unavailable
 from bench.streams.broker_amqp import AMQPBroker
 from bench.streams.broker_kafka import KafkaBroker
 from bench.streams.broker_nats import NATSBroker
-from bench.streams.measure import SWEEP, PathFailed, Phases, Result, measure
+from bench.streams.measure import SWEEP, NotConsuming, PathFailed, Phases, Result, measure
 from bench.streams.paths import PATHS, PathUnavailable, label, running
 from bench.streams.report import table
 from bench.streams.watcher import Watcher
@@ -90,12 +90,8 @@ async def run_broker(
         result = Result(spec.key, label(broker.kind, spec.key))
         results.append(result)
         progress(f"{broker.kind}: {result.label} ...")
-        nats_url = getattr(broker, "url", "")
         try:
-            channel = await broker.channel(spec.key)
-            async with running(spec.key, channel, watcher.url, directory, nats_url) as processes:
-                phases = Phases(channel, watcher, processes)
-                await measure(phases, result, args.messages, args.seconds, args.sweep, sweep_base)
+            await _measure_path(broker, spec.key, result, watcher, directory, args, sweep_base)
         except (PathUnavailable, Unavailable) as exc:
             result.note = f"unavailable: {exc}"
         except (PathFailed, TimeoutError) as exc:
@@ -106,6 +102,37 @@ async def run_broker(
             sweep_base = result.events_per_s
         progress(f"  {result.events_per_s or 0:,.0f} events/s")
     return results
+
+
+async def _measure_path(
+    broker: Broker,
+    key: str,
+    result: Result,
+    watcher: Watcher,
+    directory: Path,
+    args: argparse.Namespace,
+    sweep_base: float | None,
+) -> None:
+    """Starts the path and measures it; a start that never consumes is retried once with fresh
+    processes (kafka-python 3.0.12 can spin for ever looking for the group coordinator)."""
+    channel = await broker.channel(key)
+    for attempt in (1, 2):
+        async with running(key, channel, watcher.url, directory, getattr(broker, "url", "")) as ps:
+            try:
+                await measure(
+                    Phases(channel, watcher, ps),
+                    result,
+                    args.messages,
+                    args.seconds,
+                    args.sweep,
+                    sweep_base,
+                )
+                return
+            except NotConsuming as exc:
+                if attempt == 2:
+                    raise
+                result.note = f"started twice: the first start {exc}"
+                progress(f"  {result.note}; starting it again")
 
 
 def machine() -> dict[str, Any]:

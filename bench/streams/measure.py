@@ -40,6 +40,10 @@ class PathFailed(Exception):
     """The path did not deliver what a phase needs; the text says what happened."""
 
 
+class NotConsuming(PathFailed):
+    """Not one probe arrived: the path never started consuming."""
+
+
 @dataclass(slots=True)
 class Point:
     offered: float  # events/s published
@@ -97,14 +101,14 @@ class Phases:
         self._check_alive()
         return stats
 
-    async def warm_up(self, bound: float = 90.0) -> None:
+    async def warm_up(self, bound: float = 60.0) -> None:
         first = await self._window(10_000)
         deadline = time.monotonic() + bound
         probe = 0
         while (stats := await self.watcher.stats()).unique == 0:
             self._check_alive()
             if time.monotonic() > deadline:
-                raise PathFailed(
+                raise NotConsuming(
                     f"no probe message arrived within {bound:.0f} s "
                     f"({probe} published; the watcher got {stats.requests} requests)"
                 )
