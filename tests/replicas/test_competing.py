@@ -28,7 +28,6 @@ from typing import Any
 
 import nats
 import pytest
-from kafka import KafkaAdminClient
 
 from tests.adapter.kit import FAST_BACKOFF
 from tests.kinds.amqp.rabbit import Names, numbers
@@ -184,22 +183,8 @@ async def _kafka(request: pytest.FixtureRequest) -> AsyncIterator[Stream]:
     async def publish() -> None:
         await asyncio.to_thread(topic.produce, range(COUNT))
 
-    def members_with_partitions() -> int:
-        admin = KafkaAdminClient(bootstrap_servers=topic.bootstrap)
-        try:
-            group = admin.describe_groups([topic.group])[topic.group]
-        finally:
-            admin.close()
-        if group["group_state"] != "Stable":
-            return 0
-        return sum(
-            1
-            for member in group["members"]
-            if any(a["partitions"] for a in member["member_assignment"]["assigned_partitions"])
-        )
-
     async def assigned(members: int) -> bool:
-        return await asyncio.to_thread(members_with_partitions) == members
+        return await asyncio.to_thread(topic.members_holding_partitions) == members
 
     try:
         yield Stream("kafka", "adapters.streams.kafka", source, publish, assigned)

@@ -26,6 +26,7 @@ from kafka.errors import KafkaError
 
 from adapters.streams.kafka.config import KafkaConfig
 from adapters.streams.kafka.partitions import Partitions
+from adapters.streams.kafka.rejoin import finish_rebalances
 from gateways.inflight import InFlight
 from gateways.loopbridge import run_blocking
 from gateways.secrets import resolve
@@ -173,6 +174,8 @@ class Connection:
     def _consume(self, loop: asyncio.AbstractEventLoop, ready: Callable[[], None]) -> str | None:
         """One consumer from connect to close: None once closing, the reason when lost."""
         consumer = KafkaConsumer(**self._settings)
+        if self.config.group_id is not None:
+            finish_rebalances(consumer)
         partitions = Partitions(
             self._emit,
             self._pool,

@@ -82,6 +82,22 @@ class Topic:
         admin.delete_topics([self.name])
         admin.close()
 
+    def members_holding_partitions(self) -> int:
+        """How many members of the group hold partitions, as the broker says (0 while the group
+        is not stable)."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            group = admin.describe_groups([self.group])[self.group]
+        finally:
+            admin.close()
+        if group["group_state"] != "Stable":
+            return 0
+        return sum(
+            1
+            for member in group["members"]
+            if any(a["partitions"] for a in member["member_assignment"]["assigned_partitions"])
+        )
+
 
 def source_config(topic: Topic, **fields: Any) -> KafkaConfig:
     """The topic read from the start by the topic's group, retrying fast; a field given as
