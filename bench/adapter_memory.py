@@ -102,7 +102,7 @@ async def running(admin: str, timeout: float = 60.0) -> dict[str, Any]:
         while True:
             try:
                 async with session.get(f"{admin}/status") as reply:
-                    document = await reply.json()
+                    document: dict[str, Any] = await reply.json()
                     states = {s["state"] for s in document["sources"]}
                     if states == {"running"}:
                         return document
