@@ -58,6 +58,7 @@ class Dispatcher:
         watchers: Sequence[Watcher] = (),
         *,
         max_in_flight: int = 256,
+        connections: int = 64,
         default: Deliverer | None = None,
         recorder: Recorder | None = None,
     ) -> None:
@@ -65,8 +66,9 @@ class Dispatcher:
         self.overrides = dict(overrides or {})
         self.watchers = tuple(watchers)
         self.max_in_flight = max_in_flight
+        self.connections = connections
         if default is None and self.watchers:
-            default = Deliverer(self.watchers, DeliverySpec(), max_in_flight=max_in_flight)
+            default = self._deliverer(self.watchers, DeliverySpec())
         self.default = default
         self._deliverers: dict[str, Deliverer] = {}
         self._digests: dict[str, str] = {}
@@ -86,9 +88,7 @@ class Dispatcher:
                 f"{label}: no watchers (set the gateways.dev/watchers"
                 " annotation, GATEWAYS_WATCHERS or K_SINK)"
             )
-        old = self.set_deliverer(
-            gateway.name, Deliverer(watchers, spec, max_in_flight=self.max_in_flight)
-        )
+        old = self.set_deliverer(gateway.name, self._deliverer(watchers, spec))
         if old is not None:
             await old.close()
         self._digests[gateway.name] = gateway.delivery_digest
@@ -100,6 +100,11 @@ class Dispatcher:
         old = self._deliverers.pop(gateway, None)
         if old is not None:
             await old.close()
+
+    def _deliverer(self, watchers: Sequence[Watcher], spec: DeliverySpec) -> Deliverer:
+        return Deliverer(
+            watchers, spec, max_in_flight=self.max_in_flight, connections=self.connections
+        )
 
     def set_deliverer(self, gateway: str, deliverer: Deliverer) -> Deliverer | None:
         """Route ``gateway``'s events to ``deliverer``; returns the one it replaces."""

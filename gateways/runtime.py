@@ -92,6 +92,7 @@ class GatewayRuntime:
             settings.ce_overrides,
             settings_watchers(settings),
             max_in_flight=settings.max_in_flight,
+            connections=settings.watcher_connections,
         )
         self.reconciler = Reconciler(
             self.context,

@@ -37,6 +37,7 @@ class Settings:
     port: int = 8080  # PORT
     state_dir: Path = DEFAULT_STATE_DIR  # GATEWAYS_STATE_DIR
     max_in_flight: int = 256  # GATEWAYS_MAX_IN_FLIGHT
+    watcher_connections: int = 64  # GATEWAYS_WATCHER_CONNECTIONS: open at once, per watcher
     log_level: str = "INFO"  # GATEWAYS_LOG_LEVEL
     log_format: str = "text"  # GATEWAYS_LOG_FORMAT: text, or json (one object per line)
     event_loop: str = "auto"  # GATEWAYS_EVENT_LOOP: uvloop where installed (auto), or asyncio
@@ -73,6 +74,10 @@ class Settings:
         if env.get("GATEWAYS_MAX_IN_FLIGHT"):
             values["max_in_flight"] = int_setting(
                 "GATEWAYS_MAX_IN_FLIGHT", env["GATEWAYS_MAX_IN_FLIGHT"], 1, 1 << 20
+            )
+        if env.get("GATEWAYS_WATCHER_CONNECTIONS"):
+            values["watcher_connections"] = int_setting(
+                "GATEWAYS_WATCHER_CONNECTIONS", env["GATEWAYS_WATCHER_CONNECTIONS"], 1, 1 << 16
             )
         if env.get("GATEWAYS_ADMIN_PORT"):
             values["admin_port"] = int_setting(

@@ -86,7 +86,10 @@ class AdapterRuntime:
         """
         settings, base = self.settings, self.settings.base
         direct = Dispatcher(
-            base.ce_overrides, settings_watchers(base), max_in_flight=base.max_in_flight
+            base.ce_overrides,
+            settings_watchers(base),
+            max_in_flight=base.max_in_flight,
+            connections=base.watcher_connections,
         )
         if settings.dispatch == "http" and settings.dispatcher_url:
             return DispatcherInvoker(

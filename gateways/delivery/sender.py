@@ -65,7 +65,10 @@ class Deliverer:
 
     At most ``max_in_flight`` deliveries (one event to one watcher, retries and dead-lettering
     included) run at once; further ``deliver`` calls wait for a slot, which is the backpressure
-    a source feels. Outcomes and retries are counted in Prometheus metrics (per watcher).
+    a source feels. They share at most ``connections`` keep-alive connections per watcher
+    (host and port): a request waits for a free one rather than opening more, as each open
+    connection costs CPU per request on both ends (docs/benchmarks.md). Outcomes and retries
+    are counted in Prometheus metrics (per watcher).
     """
 
     def __init__(
@@ -74,13 +77,14 @@ class Deliverer:
         spec: DeliverySpec | None = None,
         *,
         max_in_flight: int = 256,
+        connections: int = 64,
         keepalive_timeout: float = 30.0,
         console: TextIO | None = None,
     ) -> None:
         if not watchers:
             raise ValueError("a Deliverer needs at least one watcher")
-        if max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
+        if max_in_flight < 1 or connections < 1:
+            raise ValueError("max_in_flight and connections must be at least 1")
         self.watchers = tuple(watchers)
         self._safe_urls = {w.url: w.url if w.is_console else _sanitized(w.url) for w in watchers}
         # The labelled metrics, looked up once rather than per event.
@@ -89,6 +93,7 @@ class Deliverer:
         self._counters: dict[tuple[str, str], Any] = {}  # labelled DELIVERIES, per (url, outcome)
         self.spec = spec or DeliverySpec()
         self.max_in_flight = max_in_flight
+        self.connections = connections
         self._keepalive_timeout = keepalive_timeout
         self._console = console
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -245,7 +250,7 @@ class Deliverer:
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self.max_in_flight,
-                limit_per_host=0,
+                limit_per_host=self.connections,
                 keepalive_timeout=self._keepalive_timeout,
             )
             self._session = aiohttp.ClientSession(connector=connector)

@@ -124,6 +124,22 @@ async def test_in_flight_deliveries_are_bounded(make_watcher: MakeWatcher) -> No
     assert slow.max_concurrent == 2
 
 
+async def test_deliveries_in_flight_share_a_bounded_number_of_connections(
+    make_watcher: MakeWatcher,
+) -> None:
+    slow = await make_watcher(delay=0.05)
+    deliverer = Deliverer([Watcher(slow.url)], FAST, max_in_flight=40, connections=4)
+    async with deliverer:
+        reports = await asyncio.gather(
+            *(deliverer.deliver(make_event(f"e-{n}")) for n in range(40))
+        )
+
+    assert all(r.ok for r in reports)
+    assert len(slow.requests) == 40
+    assert slow.max_concurrent == 4  # the rest waited for a connection, none was refused
+    assert len(slow.client_ports) == 4
+
+
 async def test_connections_are_reused(watcher: RecordingWatcher) -> None:
     async with Deliverer([Watcher(watcher.url)], FAST) as deliverer:
         for n in range(50):
