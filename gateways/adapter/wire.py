@@ -28,11 +28,16 @@ def origin_of(source: pb.EventSource) -> Origin:
 
 
 def event_message(name: str, raw: RawEvent, delivery_id: int = 0) -> pb.Event:
-    metadata = pb.EventMetadata(
-        extensions=dict(raw.extensions),
-        headers=dict(raw.headers),
-        binding="" if raw.binding == "none" else raw.binding,
-    )
+    # Filled in place: a metadata message passed to the constructor would be copied.
+    event = pb.Event(name=name, payload=raw.payload, deliveryId=delivery_id)
+    metadata = event.metadata
+    metadata.SetInParent()  # present even when every field is empty: not a seed-era event
+    if raw.extensions:
+        metadata.extensions.update(raw.extensions)
+    if raw.headers:
+        metadata.headers.update(raw.headers)
+    if raw.binding != "none":
+        metadata.binding = raw.binding
     if raw.content_type is not None:
         metadata.contentType = raw.content_type
     if raw.id is not None:
@@ -43,7 +48,7 @@ def event_message(name: str, raw: RawEvent, delivery_id: int = 0) -> pb.Event:
         metadata.time = raw.time.isoformat()
     if raw.action is not None:
         metadata.action = raw.action
-    return pb.Event(name=name, payload=raw.payload, deliveryId=delivery_id, metadata=metadata)
+    return event
 
 
 def raw_event(event: pb.Event) -> RawEvent:
