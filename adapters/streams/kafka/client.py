@@ -25,6 +25,7 @@ from kafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAs
 from kafka.errors import KafkaError
 
 from adapters.streams.kafka.config import KafkaConfig
+from adapters.streams.kafka.parked import restore_resumed
 from adapters.streams.kafka.partitions import Partitions
 from adapters.streams.kafka.rejoin import finish_rebalances
 from gateways.inflight import InFlight
@@ -174,6 +175,7 @@ class Connection:
     def _consume(self, loop: asyncio.AbstractEventLoop, ready: Callable[[], None]) -> str | None:
         """One consumer from connect to close: None once closing, the reason when lost."""
         consumer = KafkaConsumer(**self._settings)
+        restore_resumed(consumer)
         if self.config.group_id is not None:
             finish_rebalances(consumer)
         partitions = Partitions(
