@@ -4,13 +4,15 @@ being emitted at once, and on stop the ones in flight finish (or are cancelled a
 A source takes work from its client only when the pool has room, which is the backpressure a
 broker feels: unacknowledged messages stay with the broker, nothing queues without bound.
 Blocking clients (their own I/O thread) submit with :meth:`InFlight.submit_from_thread`, which
-blocks that thread while the pool is full.
+blocks that thread while the pool is full, and otherwise hands the work over without waiting
+for the event loop (one wake-up of the loop, no round trip per message).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Coroutine
 from typing import Any
 
@@ -25,6 +27,7 @@ class InFlight:
         self.limit = limit
         self.label = label
         self._slots = asyncio.Semaphore(limit)
+        self._room = threading.Semaphore(limit)  # the slots of work submitted from a thread
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
@@ -57,8 +60,24 @@ class InFlight:
     def submit_from_thread(
         self, loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, None]
     ) -> None:
-        """:meth:`submit` from a client's own thread; blocks that thread while the pool is full."""
-        asyncio.run_coroutine_threadsafe(self.submit(work), loop).result()
+        """:meth:`submit` from a client's own thread (a pool takes work from threads or from
+        the loop, not both): blocks that thread while the pool is full, then starts ``work``
+        on ``loop`` without waiting. RuntimeError once the loop is closed (``work`` closed)."""
+        while not self._room.acquire(timeout=0.5):
+            if loop.is_closed():
+                work.close()
+                raise RuntimeError("the event loop is closed")
+        try:
+            loop.call_soon_threadsafe(self._start_from_thread, work)
+        except RuntimeError:
+            self._room.release()
+            work.close()
+            raise
+
+    def _start_from_thread(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done_from_thread)
 
     async def drain(self, grace: float = DRAIN_GRACE) -> None:
         """Let the work in flight finish for up to ``grace`` seconds, then cancel the rest."""
@@ -71,7 +90,14 @@ class InFlight:
             await asyncio.wait(set(self._tasks), timeout=1.0)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         self._slots.release()
+        self._finished(task)
+
+    def _done_from_thread(self, task: asyncio.Task[None]) -> None:
+        self._room.release()
+        self._finished(task)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: message handler failed", self.label, exc_info=task.exception())

@@ -8,8 +8,9 @@ cancelled (the thread closes the connection; the session waits for the thread).
 
 pika's BlockingConnection is used only from the thread that made it: deliveries leave it
 through ``on_delivery`` (called on that thread), and acks/nacks come back in through
-``add_callback_threadsafe``. A :class:`Delivery` is settled only on the channel it came from;
-what a lost channel had not acked, the broker requeues by itself.
+``add_callback_threadsafe``, gathered (:class:`Settlements`): one wake-up of the pika thread
+settles what came in meanwhile. A :class:`Delivery` is settled only on the channel it came
+from; what a lost channel had not acked, the broker requeues by itself.
 """
 
 from __future__ import annotations
@@ -121,35 +122,51 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+class Settlements:
+    """The acks and nacks of one connection, gathered from any thread and sent on its own."""
+
+    def __init__(self, connection: pika.BlockingConnection) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._pending: list[tuple[BlockingChannel, int, Settlement]] = []
+
+    def add(self, channel: BlockingChannel, tag: int, settlement: Settlement) -> None:
+        with self._lock:
+            self._pending.append((channel, tag, settlement))
+            if len(self._pending) > 1:
+                return  # a wake-up is on its way and takes this one too
+        # A connection already closed has nothing to settle: the broker requeued the messages.
+        with contextlib.suppress(pika.exceptions.AMQPError):
+            self._connection.add_callback_threadsafe(self._send)
+
+    def _send(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for channel, tag, settlement in pending:
+            if not channel.is_open:
+                continue  # that channel is gone; the broker requeued the message
+            try:
+                if settlement == "ack":
+                    channel.basic_ack(tag)
+                else:
+                    channel.basic_nack(tag, requeue=settlement == "requeue")
+            except pika.exceptions.AMQPError as exc:
+                log.info("amqp: could not %s delivery %s: %s", settlement, tag, exc)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One message as pika handed it over, with the connection and channel it came on."""
+    """One message as pika handed it over, with the channel it came on."""
 
-    connection: pika.BlockingConnection
+    settlements: Settlements
     channel: BlockingChannel
     method: Basic.Deliver
     properties: BasicProperties
     body: bytes
 
     def settle(self, settlement: Settlement) -> None:
-        """Ack, requeue or reject on the pika thread (callable from any thread).
-
-        A connection already closed has nothing to settle: the broker requeued the message.
-        """
-        with contextlib.suppress(pika.exceptions.AMQPError):
-            self.connection.add_callback_threadsafe(functools.partial(self._on_channel, settlement))
-
-    def _on_channel(self, settlement: Settlement) -> None:
-        tag = self.method.delivery_tag
-        if not self.channel.is_open:
-            return  # that channel is gone; the broker requeued the message
-        try:
-            if settlement == "ack":
-                self.channel.basic_ack(tag)
-            else:
-                self.channel.basic_nack(tag, requeue=settlement == "requeue")
-        except pika.exceptions.AMQPError as exc:
-            log.info("amqp: could not %s delivery %s: %s", settlement, tag, exc)
+        """Ack, requeue or reject on the pika thread (callable from any thread)."""
+        self.settlements.add(self.channel, self.method.delivery_tag, settlement)
 
 
 class Connection:
@@ -202,8 +219,9 @@ class Connection:
             channel = connection.channel()
             channel.basic_qos(prefetch_count=self.config.prefetch)
             queue = declare(channel, self.config)
+            settlements = Settlements(connection)
             channel.basic_consume(
-                queue, functools.partial(self._on_message, connection), auto_ack=False
+                queue, functools.partial(self._on_message, settlements), auto_ack=False
             )
             ready()
             while not self._stopping.is_set():
@@ -216,10 +234,10 @@ class Connection:
 
     def _on_message(
         self,
-        connection: pika.BlockingConnection,
+        settlements: Settlements,
         channel: BlockingChannel,
         method: Basic.Deliver,
         properties: BasicProperties,
         body: bytes,
     ) -> None:
-        self._on_delivery(Delivery(connection, channel, method, properties, body))
+        self._on_delivery(Delivery(settlements, channel, method, properties, body))

@@ -108,6 +108,53 @@ async def test_submit_from_thread_blocks_the_thread_while_full() -> None:
     assert done == [0, 1, 2]
 
 
+async def test_submit_from_thread_hands_work_over_without_waiting_for_the_loop() -> None:
+    """With room, a thread's submissions return at once (the loop is busy meanwhile), the work
+    starts in submission order, and at most ``limit`` run at once."""
+    pool = InFlight(8)
+    loop = asyncio.get_running_loop()
+    started: list[int] = []
+    running, most = 0, 0
+
+    async def work(n: int) -> None:
+        nonlocal running, most
+        started.append(n)
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+
+    def client_thread() -> None:
+        for n in range(8):  # the loop is blocked below: these only fit if nothing waits for it
+            pool.submit_from_thread(loop, work(n))
+        handed.set()
+        for n in range(8, 200):
+            pool.submit_from_thread(loop, work(n))
+
+    handed = threading.Event()
+    thread = threading.Thread(target=client_thread)
+    thread.start()
+    assert handed.wait(5.0)  # blocks the loop: a round trip per submission would never end
+    await wait_until(lambda: not thread.is_alive(), 5.0)
+    await pool.drain(5.0)
+    assert started == list(range(200))
+    assert most <= 8
+
+
+async def test_submit_from_thread_raises_once_the_loop_is_closed() -> None:
+    other = asyncio.new_event_loop()
+    other.close()
+    pool = InFlight(1)
+
+    async def work() -> None:
+        raise AssertionError("never runs")
+
+    coroutine = work()
+    with pytest.raises(RuntimeError):
+        await asyncio.to_thread(pool.submit_from_thread, other, coroutine)
+    assert coroutine.cr_frame is None  # closed, not left un-awaited
+
+
 def test_a_pool_needs_room() -> None:
     with pytest.raises(ValueError):
         InFlight(0)
