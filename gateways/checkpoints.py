@@ -19,11 +19,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from gateways.errors import GatewayError
 from gateways.kinds import SourceContext
-from gateways.registry.kubeapi import KubeAPI, KubeAPIError, Object, load_api_client
+
+if TYPE_CHECKING:  # the Kubernetes client is imported only where ConfigMaps are used: ~25 MB
+    from gateways.registry.kubeapi import KubeAPI, Object
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,8 @@ class ConfigMapCheckpoints(Generic[T]):
         """The checkpoint of ``key`` (None: none, or unreadable). Raises when the API server
         is out of reach for now: a source that started afresh instead would skip what
         happened while no replica ran it, so it fails its start and is started again."""
+        from gateways.registry.kubeapi import KubeAPIError
+
         try:
             data = self._entries(self._get(_configmap_of(key))).get(key)
         except KubeAPIError as exc:
@@ -182,6 +186,8 @@ class ConfigMapCheckpoints(Generic[T]):
                     self._written[k] = time.monotonic()
 
     def _write(self, key: str, checkpoint: Checkpoint) -> None:
+        from gateways.registry.kubeapi import KubeAPIError
+
         name = _configmap_of(key)
         for _ in range(self.attempts):
             document = self._get(name)
@@ -241,6 +247,8 @@ async def checkpoint_store(
 async def shared_kube_api(context: SourceContext) -> KubeAPI:
     """The process's one Kubernetes API client (``$KUBECONFIG`` or the pod's service account),
     made on first use and shared by its sources (``resources["kube-api"]``)."""
+    from gateways.registry.kubeapi import KubeAPI, load_api_client
+
     api = context.resources.get("kube-api")
     if api is None:
         client = await asyncio.to_thread(load_api_client)  # KubeCredentialsError: a GatewayError
