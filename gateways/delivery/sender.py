@@ -66,9 +66,9 @@ class Deliverer:
     At most ``max_in_flight`` deliveries (one event to one watcher, retries and dead-lettering
     included) run at once; further ``deliver`` calls wait for a slot, which is the backpressure
     a source feels. They share at most ``connections`` keep-alive connections per watcher
-    (host and port): a request waits for a free one rather than opening more, as each open
-    connection costs CPU per request on both ends (docs/benchmarks.md). Outcomes and retries
-    are counted in Prometheus metrics (per watcher).
+    (host and port): a request waits for a free one rather than opening more, as more open
+    connections cost the client more CPU per request (docs/benchmarks.md). Outcomes and
+    retries are counted in Prometheus metrics (per watcher).
     """
 
     def __init__(
