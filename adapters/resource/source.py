@@ -20,26 +20,16 @@ from collections.abc import Callable
 from adapters.resource.checkpoints import checkpoint_store
 from adapters.resource.client import ResourceWatch
 from adapters.resource.config import ResourceConfig
+from gateways.checkpoints import shared_kube_api
 from gateways.config.common import Backoff
 from gateways.kinds import SourceContext, SourceKind
 from gateways.loopbridge import run_blocking
-from gateways.registry.kubeapi import KubeAPI, load_api_client
 from gateways.source import Emit, Origin, RawEvent
 from gateways.supervised import STOP_GRACE, SupervisedSource
 from gateways.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 JOIN_WITHIN = 1.0  # seconds a stopped session waits for its thread beyond a delivery
-
-
-async def shared_api(context: SourceContext) -> KubeAPI:
-    """The process's one Kubernetes API client, made on first use."""
-    api = context.resources.get("kube-api")
-    if api is None:
-        client = await asyncio.to_thread(load_api_client)  # KubeCredentialsError: a GatewayError
-        api = context.resources.setdefault("kube-api", KubeAPI(client))
-    assert isinstance(api, KubeAPI)
-    return api
 
 
 class ResourceSource(SupervisedSource[ResourceConfig]):
@@ -67,7 +57,7 @@ class ResourceSource(SupervisedSource[ResourceConfig]):
 
     async def prepare(self) -> None:
         loop = asyncio.get_running_loop()
-        api = await shared_api(self.context)
+        api = await shared_kube_api(self.context)
         state_dir = self.context.settings.state_dir
         emit = self.emit
 
