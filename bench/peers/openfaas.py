@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import nats
 from aiohttp import web
 
-from bench._common import free_port
+from bench._common import free_port, stop
 from bench.peers.cpu import cpu_seconds
 
 HERE = Path(__file__).resolve().parent
@@ -145,14 +145,8 @@ def nats_connector(
             _await_probe(nats_url, probe, standin, processes[1], connector_log)
             yield processes
         finally:
+            stop(*processes)
             for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
                 if process.stdout is not None:
                     process.stdout.close()
 
