@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,6 +27,22 @@ app = web.Application()
 app.router.add_route("*", "/{tail:.*}", ok)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 """
+
+
+def configmap(name: str, kind: str, sources: dict[str, dict[str, Any]], watchers: list[str]) -> str:
+    """A gateway ConfigMap of ``kind``, as a registry file holds it: ``sources`` by name, each
+    event delivered to ``watchers``."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "labels": {"gateways.dev/type": kind},
+            "annotations": {"gateways.dev/watchers": yaml.safe_dump(watchers)},
+        },
+        "data": {source: yaml.safe_dump(config) for source, config in sources.items()},
+    }
+    return yaml.safe_dump(document)
 
 
 def free_port() -> int:

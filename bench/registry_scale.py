@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import yaml
-
+from bench._common import configmap
 from functions.webhook.message import to_raw_event
 from functions.webhook.source import KIND as WEBHOOK
 from gateways.dispatch import Dispatcher
@@ -30,23 +29,15 @@ from gateways.source import Origin
 
 
 def configmap_text(count: int, port: int, changed: int | None = None) -> str:
-    data = {
-        f"hook-{i}": yaml.safe_dump(
-            {"port": port, "endpoint": f"/hook/{i}", "method": "PUT" if i == changed else "POST"}
-        )
+    sources = {
+        f"hook-{i}": {
+            "port": port,
+            "endpoint": f"/hook/{i}",
+            "method": "PUT" if i == changed else "POST",
+        }
         for i in range(count)
     }
-    document = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": "many",
-            "labels": {"gateways.dev/type": "webhook"},
-            "annotations": {"gateways.dev/watchers": "- http://127.0.0.1:9/\n"},
-        },
-        "data": data,
-    }
-    return yaml.safe_dump(document)
+    return configmap("many", "webhook", sources, ["http://127.0.0.1:9/"])
 
 
 async def reload_times(count: int) -> dict[str, float]:

@@ -63,9 +63,8 @@ from typing import Any
 
 import aiohttp
 import nats
-import yaml
 
-from bench._common import ROOT, free_port, start, stop, wait_http
+from bench._common import ROOT, configmap, free_port, start, stop, wait_http
 from gateways.adapter.server import MAX_MESSAGE_BYTES
 from gateways.settings import Settings
 
@@ -203,31 +202,19 @@ def payload_of(size: int, number: int) -> bytes:
 
 
 def registry(path: Path, nats_url: str, prefix: str, stream: str, count: int, watcher: str) -> None:
-    data = {
-        f"s{i}": yaml.safe_dump(
-            {
-                "url": nats_url,
-                "subject": f"{prefix}.s{i}",
-                "jetStream": {
-                    "stream": stream,
-                    "durable": f"{prefix.replace('.', '-')}-s{i}",
-                    "deliverPolicy": "new",
-                },
-            }
-        )
+    sources = {
+        f"s{i}": {
+            "url": nats_url,
+            "subject": f"{prefix}.s{i}",
+            "jetStream": {
+                "stream": stream,
+                "durable": f"{prefix.replace('.', '-')}-s{i}",
+                "deliverPolicy": "new",
+            },
+        }
         for i in range(count)
     }
-    document = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": "scale",
-            "labels": {"gateways.dev/type": "nats"},
-            "annotations": {"gateways.dev/watchers": yaml.safe_dump([watcher])},
-        },
-        "data": data,
-    }
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(configmap("scale", "nats", sources, [watcher]))
 
 
 async def quiet(exc: Exception) -> None:

@@ -36,9 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from bench._common import ROOT, free_port, load, start, start_watcher, stop, wait_http
+from bench._common import ROOT, configmap, free_port, load, start, start_watcher, stop, wait_http
 from bench.peers import watchdog
 from bench.peers.cpu import cpu_seconds
 from bench.peers.openfaas import Unavailable
@@ -92,17 +90,8 @@ class Bench:
 
     def registry(self, port: int) -> Path:
         path = self.folder / "registry.yaml"
-        document = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": "bench",
-                "labels": {"gateways.dev/type": "webhook"},
-                "annotations": {"gateways.dev/watchers": yaml.safe_dump([self.watcher])},
-            },
-            "data": {"example": yaml.safe_dump({"port": port, "endpoint": "/example"})},
-        }
-        path.write_text(yaml.safe_dump(document))
+        example = {"port": port, "endpoint": "/example"}
+        path.write_text(configmap("bench", "webhook", {"example": example}, [self.watcher]))
         return path
 
     def function_env(self) -> dict[str, str]:

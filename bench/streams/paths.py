@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bench._common import free_port, start, stop, wait_http
+from bench._common import configmap, free_port, start, stop, wait_http
 from bench.streams.broker import Channel
 
 Processes = list[subprocess.Popen[bytes]]
@@ -66,17 +64,7 @@ def label(kind: str, key: str) -> str:
 
 
 def registry(path: Path, kind: str, source: dict[str, Any], watcher: str) -> Path:
-    document = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": "bench",
-            "labels": {"gateways.dev/type": kind},
-            "annotations": {"gateways.dev/watchers": yaml.safe_dump([watcher])},
-        },
-        "data": {"events": yaml.safe_dump(source)},
-    }
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(configmap("bench", kind, {"events": source}, [watcher]))
     return path
 
 
